@@ -1,0 +1,61 @@
+# ClickOS-rs — top-level targets. `make help` lists them.
+#
+#   make demo   installs what is needed, builds, and runs the demo
+#   make test   installs what is needed (when missing) and runs every test
+
+CARGO ?= cargo
+CLI    := target/release/clickos-cli
+
+.PHONY: help deps build demo test test-unit test-nostd test-cli bench bench-config fuzz \
+        sandbox-run sandbox-shell sandbox-test image clean fmt
+
+help:
+	@echo "make demo          install dependencies, build, run the clickos-cli demo"
+	@echo "make test          run all tests (unit, property, CLI, no_std build)"
+	@echo "make bench         run the benchmarks under bench/ (results in bench/results/)"
+	@echo "make fuzz          run the cargo-fuzz targets for a while (FUZZ_SECONDS=60)"
+	@echo "make sandbox-test  boot the Xen test host in QEMU and run its scenarios"
+	@echo "make sandbox-run SCRIPT=x.sh   run one script inside the test host's dom0"
+	@echo "make sandbox-shell interactive dom0 in the test host"
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(CARGO) build --release --workspace
+
+demo: build
+	@scripts/demo.sh $(CLI)
+
+# ---- tests -------------------------------------------------------------------------------
+test: deps test-unit test-nostd
+	@echo "make test: all test stages passed"
+
+test-unit:
+	$(CARGO) test --workspace --release
+
+# config-lang must stay no_std: build it for the bare-metal target the guest uses.
+test-nostd:
+	$(CARGO) build --release -p clickos-config --target x86_64-unknown-none
+
+# ---- benchmarks and fuzzing ----------------------------------------------------------------
+bench: bench-config
+
+bench-config:
+	$(CARGO) run --release -p clickos-bench --bin config-scaling
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	cd config-lang/fuzz && $(CARGO) +nightly fuzz run parse -- -max_total_time=$(FUZZ_SECONDS)
+	cd config-lang/fuzz && $(CARGO) +nightly fuzz run args -- -max_total_time=$(FUZZ_SECONDS)
+
+# ---- the Xen test host (see images/README.md) ------------------------------------------------
+sandbox-run sandbox-shell sandbox-test:
+	$(MAKE) -C images $@ SCRIPT="$(abspath $(SCRIPT))"
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean
