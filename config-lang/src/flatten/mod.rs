@@ -6,7 +6,9 @@
 //! counts the elements of its scope so far (inside a compound, `input` and `output` are elements
 //! 1 and 2, so the first anonymous element there is `@3`).
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
+
+use hashbrown::{HashMap, HashSet};
 use alloc::format;
 use alloc::rc::Rc;
 use alloc::string::{String, ToString};
@@ -130,7 +132,7 @@ enum ClassEntry<'t> {
 }
 
 /// A node of the pre-resolution graph: a primitive element, or one side of a compound instance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Node {
     Element(usize),
     /// A compound's input side: outer connections arrive, inner `input [p] -> ...` leave.
@@ -277,7 +279,7 @@ impl<'s> Flattener<'s> {
         let scope = Rc::new(scope);
 
         // Names declared anywhere in the body (a connection may use a name declared below it).
-        let mut declared: BTreeMap<&str, Span> = BTreeMap::new();
+        let mut declared: HashMap<&str, Span> = HashMap::new();
         for st in stmts {
             let sources = self.sources;
             let mut declare = |d: &'t Declaration, diags: &mut Vec<Diagnostic>| {
@@ -307,7 +309,7 @@ impl<'s> Flattener<'s> {
         // instance (or pseudo element) each endpoint is.
         let mut instances: Vec<Instance<'t>> = Vec::new();
         let mut counter = if tunnel.is_some() { 2 } else { 0 };
-        let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
+        let mut by_name: HashMap<String, usize> = HashMap::new();
         let mut chain_refs: Vec<Vec<Option<EndpointRef>>> = Vec::new();
         for st in stmts {
             match st {
@@ -371,7 +373,7 @@ impl<'s> Flattener<'s> {
         }
 
         // Create the elements.
-        let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
+        let mut entries: HashMap<String, Entry> = HashMap::new();
         for inst in &instances {
             let full = format!("{prefix}{}", inst.local_name);
             let entry = self.instantiate(inst, &full, &scope, vars);
@@ -540,11 +542,14 @@ impl<'s> Flattener<'s> {
     /// Turns connections through compound ports into direct ones, and checks compound port
     /// numbers.
     fn resolve_connections(&mut self) {
-        let mut out_index: BTreeMap<(Node, u32), Vec<usize>> = BTreeMap::new();
+        // Only connections leaving a compound's side are ever followed.
+        let mut out_index: HashMap<(Node, u32), Vec<usize>> = HashMap::new();
         for (k, c) in self.conns.iter().enumerate() {
-            out_index.entry((c.from, c.from_port)).or_default().push(k);
+            if !matches!(c.from, Node::Element(_)) {
+                out_index.entry((c.from, c.from_port)).or_default().push(k);
+            }
         }
-        let mut seen = BTreeSet::new();
+        let mut seen = HashSet::new();
         let mut result = Vec::new();
         let mut errors = Vec::new();
         for c in &self.conns {
@@ -567,7 +572,7 @@ impl<'s> Flattener<'s> {
             }
             let Node::Element(from) = c.from else { continue };
             let mut targets = Vec::new();
-            let mut visiting = BTreeSet::new();
+            let mut visiting = HashSet::new();
             self.follow(c.to, c.to_port, &out_index, &mut visiting, &mut targets);
             for (to, to_port) in targets {
                 if seen.insert((from, c.from_port, to, to_port)) {
@@ -585,8 +590,8 @@ impl<'s> Flattener<'s> {
         &self,
         node: Node,
         port: u32,
-        out_index: &BTreeMap<(Node, u32), Vec<usize>>,
-        visiting: &mut BTreeSet<(Node, u32)>,
+        out_index: &HashMap<(Node, u32), Vec<usize>>,
+        visiting: &mut HashSet<(Node, u32)>,
         targets: &mut Vec<(usize, u32)>,
     ) {
         match node {
@@ -621,7 +626,7 @@ enum EndpointRef {
 }
 
 impl EndpointRef {
-    fn entry(&self, entries: &BTreeMap<String, Entry>) -> Option<Entry> {
+    fn entry(&self, entries: &HashMap<String, Entry>) -> Option<Entry> {
         match self {
             EndpointRef::Named(n) => entries.get(n).copied(),
             EndpointRef::Input => entries.get("input").copied(),
