@@ -24,7 +24,10 @@ pub struct Table {
 
 impl Table {
     pub fn new(header: &[&str]) -> Table {
-        Table { header: header.iter().map(|s| s.to_string()).collect(), rows: Vec::new() }
+        Table {
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows: Vec::new(),
+        }
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
@@ -34,7 +37,15 @@ impl Table {
     pub fn markdown(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "| {} |", self.header.join(" | "));
-        let _ = writeln!(s, "|{}|", self.header.iter().map(|_| "---:").collect::<Vec<_>>().join("|"));
+        let _ = writeln!(
+            s,
+            "|{}|",
+            self.header
+                .iter()
+                .map(|_| "---:")
+                .collect::<Vec<_>>()
+                .join("|")
+        );
         for r in &self.rows {
             let _ = writeln!(s, "| {} |", r.join(" | "));
         }

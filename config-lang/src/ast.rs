@@ -62,7 +62,11 @@ pub enum ElementRef {
     /// anonymously (`-> Discard`).
     Name(Ident),
     /// `Class(config)` or `{ ... }`: an anonymous element.
-    Anonymous { class: ClassRef, config: Option<ConfigText>, span: Span },
+    Anonymous {
+        class: ClassRef,
+        config: Option<ConfigText>,
+        span: Span,
+    },
     /// `name :: Class(config)` inside a chain.
     Declared(Declaration),
 }

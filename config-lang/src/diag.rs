@@ -36,11 +36,23 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(message: impl Into<String>, span: Option<Span>) -> Diagnostic {
-        Diagnostic { level: Level::Error, message: message.into(), span, label: None, notes: Vec::new() }
+        Diagnostic {
+            level: Level::Error,
+            message: message.into(),
+            span,
+            label: None,
+            notes: Vec::new(),
+        }
     }
 
     pub fn warning(message: impl Into<String>, span: Option<Span>) -> Diagnostic {
-        Diagnostic { level: Level::Warning, message: message.into(), span, label: None, notes: Vec::new() }
+        Diagnostic {
+            level: Level::Warning,
+            message: message.into(),
+            span,
+            label: None,
+            notes: Vec::new(),
+        }
     }
 
     pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
@@ -89,9 +101,15 @@ impl Diagnostic {
             let _ = writeln!(out, "{pad}--> {}:{line}:{col}", file.name);
             let _ = writeln!(out, "{pad} |");
             // Tabs would misalign the caret, so the excerpt shows them as single spaces.
-            let text: String = file.line_text(line).chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+            let text: String = file
+                .line_text(line)
+                .chars()
+                .map(|c| if c == '\t' { ' ' } else { c })
+                .collect();
             let _ = writeln!(out, "{num} | {text}");
-            let width = if end_line == line { (end_col.saturating_sub(col)).max(1) } else {
+            let width = if end_line == line {
+                (end_col.saturating_sub(col)).max(1)
+            } else {
                 (text.chars().count() + 1).saturating_sub(col).max(1)
             };
             let _ = write!(out, "{pad} | {}{}", " ".repeat(col - 1), "^".repeat(width));
@@ -123,7 +141,10 @@ pub fn render_all(diags: &[Diagnostic], sources: &SourceMap) -> String {
         0 => {}
         1 => out.push_str("error: could not load the configuration due to the previous error\n"),
         n => {
-            let _ = writeln!(out, "error: could not load the configuration due to {n} previous errors");
+            let _ = writeln!(
+                out,
+                "error: could not load the configuration due to {n} previous errors"
+            );
         }
     }
     out
@@ -135,7 +156,12 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| (edit_distance(&word.to_ascii_lowercase(), &c.to_ascii_lowercase()), c))
+        .map(|c| {
+            (
+                edit_distance(&word.to_ascii_lowercase(), &c.to_ascii_lowercase()),
+                c,
+            )
+        })
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
@@ -163,7 +189,10 @@ mod tests {
     #[test]
     fn renders_like_rustc() {
         let mut sm = SourceMap::new();
-        let f = sm.add("fw.click", "src :: InfiniteSource;\nsrc -> Countr -> Discard;\n");
+        let f = sm.add(
+            "fw.click",
+            "src :: InfiniteSource;\nsrc -> Countr -> Discard;\n",
+        );
         let d = Diagnostic::error("unknown element class 'Countr'", Some(Span::new(f, 30, 36)))
             .with_label("not a known class")
             .with_note("did you mean 'Counter'?");
@@ -172,7 +201,10 @@ mod tests {
             text,
             "error: unknown element class 'Countr'\n --> fw.click:2:8\n  |\n2 | src -> Countr -> Discard;\n  |        ^^^^^^ not a known class\n  = note: did you mean 'Counter'?\n"
         );
-        assert_eq!(d.one_line(&sm), "fw.click:2:8: error: unknown element class 'Countr'");
+        assert_eq!(
+            d.one_line(&sm),
+            "fw.click:2:8: error: unknown element class 'Countr'"
+        );
         let _ = FileId(0);
     }
 

@@ -93,7 +93,10 @@ impl FlatGraph {
         let mut out = String::from("digraph clickos {\n  rankdir=LR;\n  node [shape=record, fontname=\"monospace\", fontsize=10];\n  edge [fontsize=9];\n");
         for (i, e) in self.elements.iter().enumerate() {
             let ports = |n: u32, dir: char| {
-                (0..n).map(|p| format!("<{dir}{p}> {p}")).collect::<Vec<_>>().join("|")
+                (0..n)
+                    .map(|p| format!("<{dir}{p}> {p}"))
+                    .collect::<Vec<_>>()
+                    .join("|")
             };
             let mut label = String::new();
             if ninputs[i] > 0 {
@@ -103,10 +106,18 @@ impl FlatGraph {
             if noutputs[i] > 0 {
                 let _ = write!(label, "|{{{}}}", ports(noutputs[i], 'o'));
             }
-            let _ = writeln!(out, "  n{i} [label=\"{{{label}}}\", tooltip=\"{}\"];", dot_escape(&e.config));
+            let _ = writeln!(
+                out,
+                "  n{i} [label=\"{{{label}}}\", tooltip=\"{}\"];",
+                dot_escape(&e.config)
+            );
         }
         for c in &self.connections {
-            let _ = writeln!(out, "  n{}:o{} -> n{}:i{};", c.from, c.from_port, c.to, c.to_port);
+            let _ = writeln!(
+                out,
+                "  n{}:o{} -> n{}:i{};",
+                c.from, c.from_port, c.to, c.to_port
+            );
         }
         out.push_str("}\n");
         out
@@ -114,12 +125,28 @@ impl FlatGraph {
 
     /// A canonical form for comparing graphs: elements by name with class and config, and
     /// connections by names. Two configurations mean the same router when these are equal.
-    pub fn canonical(&self) -> (BTreeMap<String, (String, String)>, Vec<(String, u32, String, u32)>) {
-        let els = self.elements.iter().map(|e| (e.name.clone(), (e.class.clone(), e.config.clone()))).collect();
+    pub fn canonical(
+        &self,
+    ) -> (
+        BTreeMap<String, (String, String)>,
+        Vec<(String, u32, String, u32)>,
+    ) {
+        let els = self
+            .elements
+            .iter()
+            .map(|e| (e.name.clone(), (e.class.clone(), e.config.clone())))
+            .collect();
         let mut conns: Vec<_> = self
             .connections
             .iter()
-            .map(|c| (self.elements[c.from].name.clone(), c.from_port, self.elements[c.to].name.clone(), c.to_port))
+            .map(|c| {
+                (
+                    self.elements[c.from].name.clone(),
+                    c.from_port,
+                    self.elements[c.to].name.clone(),
+                    c.to_port,
+                )
+            })
             .collect();
         conns.sort();
         (els, conns)

@@ -62,9 +62,19 @@ pub fn load(name: &str, text: &str, defines: &[(String, String)]) -> Loaded {
     let mut sources = SourceMap::new();
     let file = sources.add(name, text);
     let (ast, mut diagnostics) = parse::parse_file(&sources, file);
-    let opts = FlattenOptions { defines: defines.to_vec() };
+    let opts = FlattenOptions {
+        defines: defines.to_vec(),
+    };
     let (graph, mut more) = flatten::flatten(&ast, &sources, &opts);
     diagnostics.append(&mut more);
-    let graph = if diagnostics.iter().any(Diagnostic::is_error) { None } else { Some(graph) };
-    Loaded { sources, graph, diagnostics }
+    let graph = if diagnostics.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        Some(graph)
+    };
+    Loaded {
+        sources,
+        graph,
+        diagnostics,
+    }
 }

@@ -4,7 +4,16 @@
 use config_lang::load;
 use proptest::prelude::*;
 
-const CLASSES: &[&str] = &["Counter", "Queue", "Null", "Tee", "Classifier", "Print", "Discard", "Paint"];
+const CLASSES: &[&str] = &[
+    "Counter",
+    "Queue",
+    "Null",
+    "Tee",
+    "Classifier",
+    "Print",
+    "Discard",
+    "Paint",
+];
 const CONFIGS: &[&str] = &[
     "",
     "12",
@@ -34,7 +43,16 @@ struct Conn {
 }
 
 fn elem() -> impl Strategy<Value = Elem> {
-    (0..CLASSES.len(), 0..CONFIGS.len(), prop::bool::weighted(0.3)).prop_map(|(class, config, anonymous)| Elem { class, config, anonymous })
+    (
+        0..CLASSES.len(),
+        0..CONFIGS.len(),
+        prop::bool::weighted(0.3),
+    )
+        .prop_map(|(class, config, anonymous)| Elem {
+            class,
+            config,
+            anonymous,
+        })
 }
 
 fn config_text(elems: &[Elem], conns: &[Conn], compound: bool, semicolons: bool) -> String {
@@ -69,16 +87,24 @@ fn config_text(elems: &[Elem], conns: &[Conn], compound: bool, semicolons: bool)
     for c in conns {
         let a = refer(c.from, &mut placed);
         let b = refer(c.to, &mut placed);
-        s.push_str(&format!("{a} [{}] -> [{}] {b}{end}", c.from_port, c.to_port));
+        s.push_str(&format!(
+            "{a} [{}] -> [{}] {b}{end}",
+            c.from_port, c.to_port
+        ));
     }
     for i in 0..elems.len() {
         if !placed[i] {
             // A truly anonymous element standing alone.
-            s.push_str(&format!("{}({}){end}", CLASSES[elems[i].class], CONFIGS[elems[i].config]));
+            s.push_str(&format!(
+                "{}({}){end}",
+                CLASSES[elems[i].class], CONFIGS[elems[i].config]
+            ));
         }
     }
     if compound && !elems.is_empty() {
-        s.push_str(&format!("e0 -> w1 :: Wrap(7) -> Discard{end}Idle -> Wrap -> [1] e0{end}"));
+        s.push_str(&format!(
+            "e0 -> w1 :: Wrap(7) -> Discard{end}Idle -> Wrap -> [1] e0{end}"
+        ));
     }
     s
 }
@@ -86,8 +112,18 @@ fn config_text(elems: &[Elem], conns: &[Conn], compound: bool, semicolons: bool)
 fn graph_case() -> impl Strategy<Value = (Vec<Elem>, Vec<Conn>, bool, bool)> {
     prop::collection::vec(elem(), 1..10).prop_flat_map(|elems| {
         let n = elems.len();
-        let conn = (0..n, 0u32..3, 0..n, 0u32..3).prop_map(|(from, from_port, to, to_port)| Conn { from, from_port, to, to_port });
-        (Just(elems), prop::collection::vec(conn, 0..15), any::<bool>(), any::<bool>())
+        let conn = (0..n, 0u32..3, 0..n, 0u32..3).prop_map(|(from, from_port, to, to_port)| Conn {
+            from,
+            from_port,
+            to,
+            to_port,
+        });
+        (
+            Just(elems),
+            prop::collection::vec(conn, 0..15),
+            any::<bool>(),
+            any::<bool>(),
+        )
     })
 }
 

@@ -27,6 +27,8 @@ pub mod packet;
 pub mod platform;
 pub mod router;
 pub mod spec;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use batch::Batch;
 pub use element::{Element, ElementClass, HandlerSpec, Registry};

@@ -8,13 +8,18 @@ use crate::Failure;
 pub fn read_config(path: &str) -> Result<(String, String), Failure> {
     if path == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| Failure::io(format!("reading standard input: {e}")))?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Failure::io(format!("reading standard input: {e}")))?;
         return Ok(("<stdin>".to_string(), s));
     }
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(s) => Ok((path.to_string(), s)),
-            Err(e) => Err(Failure::invalid(format!("{path}: not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))),
+            Err(e) => Err(Failure::invalid(format!(
+                "{path}: not UTF-8 text (byte {})",
+                e.utf8_error().valid_up_to()
+            ))),
         },
         Err(e) => Err(Failure::io(format!("{path}: {e}"))),
     }
@@ -25,8 +30,14 @@ pub fn parse_defines(items: &[String]) -> Result<Vec<(String, String)>, Failure>
     items
         .iter()
         .map(|s| match s.split_once('=') {
-            Some((k, v)) if !k.is_empty() => Ok((k.trim_start_matches('$').to_string(), v.to_string())),
-            _ => Err(Failure { message: format!("'{s}' is not NAME=VALUE"), code: 2, already_reported: false }),
+            Some((k, v)) if !k.is_empty() => {
+                Ok((k.trim_start_matches('$').to_string(), v.to_string()))
+            }
+            _ => Err(Failure {
+                message: format!("'{s}' is not NAME=VALUE"),
+                code: 2,
+                already_reported: false,
+            }),
         })
         .collect()
 }

@@ -25,7 +25,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Parse and flatten a configuration and report every error with file:line:col.
-    #[command(after_help = "Examples:\n  clickos-cli check fw.click\n  clickos-cli check - < fw.click\n  clickos-cli check fw.click RATE=10kpps")]
+    #[command(
+        after_help = "Examples:\n  clickos-cli check fw.click\n  clickos-cli check - < fw.click\n  clickos-cli check fw.click RATE=10kpps"
+    )]
     Check(cmd::config::ConfigArgs),
     /// Print the configuration with compound elements expanded, as Click text.
     #[command(after_help = "Example:\n  clickos-cli flatten nat.click > nat-flat.click")]
@@ -62,14 +64,26 @@ pub struct Failure {
 
 impl Failure {
     pub fn invalid(message: impl Into<String>) -> Failure {
-        Failure { message: message.into(), code: 1, already_reported: false }
+        Failure {
+            message: message.into(),
+            code: 1,
+            already_reported: false,
+        }
     }
 
     pub fn reported() -> Failure {
-        Failure { message: String::new(), code: 1, already_reported: true }
+        Failure {
+            message: String::new(),
+            code: 1,
+            already_reported: true,
+        }
     }
 
     pub fn io(message: impl Into<String>) -> Failure {
-        Failure { message: message.into(), code: 3, already_reported: false }
+        Failure {
+            message: message.into(),
+            code: 3,
+            already_reported: false,
+        }
     }
 }

@@ -29,7 +29,11 @@ fn text(b: &[u8]) -> String {
 fn check_accepts_the_example_firewall() {
     let out = run(&["check", &format!("{EXAMPLES}/fw.click")], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("ok (9 elements"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("ok (9 elements"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -57,8 +61,15 @@ fn flatten_output_checks_again() {
 
 #[test]
 fn defines_can_be_overridden() {
-    let out = run(&["flatten", "-", "N=7"], Some(b"define($N 1); Idle -> Queue($N) -> Discard;"));
-    assert!(text(&out.stdout).contains("Queue(7)"), "{}", text(&out.stdout));
+    let out = run(
+        &["flatten", "-", "N=7"],
+        Some(b"define($N 1); Idle -> Queue($N) -> Discard;"),
+    );
+    assert!(
+        text(&out.stdout).contains("Queue(7)"),
+        "{}",
+        text(&out.stdout)
+    );
     let bad = run(&["flatten", "-", "N"], Some(b"Idle -> Discard;"));
     assert_eq!(bad.status.code(), Some(2));
 }

@@ -33,15 +33,32 @@ fn main() {
     let mut measured = Vec::new();
     for &n in &sizes {
         let text = generate(n);
-        let reps = if n >= 100_000 { 3 } else if n >= 10_000 { 5 } else { 30 };
+        let reps = if n >= 100_000 {
+            3
+        } else if n >= 10_000 {
+            5
+        } else {
+            30
+        };
         let (t, loaded) = best_of(reps, || config_lang::load("gen.click", &text, &[]));
         assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics());
         let g = loaded.graph.expect("valid");
         assert_eq!(g.elements.len(), n);
         measured.push((n, text.len(), g.connections.len(), t));
     }
-    let base = measured.iter().find(|m| m.0 == 1_000).map(|m| m.3.as_nanos() as f64 / 1_000.0).expect("1000 measured");
-    let mut table = Table::new(&["elements", "bytes", "connections", "parse+flatten ms", "ns/element", "ratio to 1k"]);
+    let base = measured
+        .iter()
+        .find(|m| m.0 == 1_000)
+        .map(|m| m.3.as_nanos() as f64 / 1_000.0)
+        .expect("1000 measured");
+    let mut table = Table::new(&[
+        "elements",
+        "bytes",
+        "connections",
+        "parse+flatten ms",
+        "ns/element",
+        "ratio to 1k",
+    ]);
     for (n, bytes, conns, t) in &measured {
         let per = t.as_nanos() as f64 / *n as f64;
         table.row(vec![

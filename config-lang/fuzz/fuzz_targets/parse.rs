@@ -13,7 +13,10 @@ fuzz_target!(|data: &[u8]| {
     if let Some(g) = loaded.graph {
         let printed = g.to_click();
         let again = config_lang::load("printed.click", &printed, &[]);
-        let g2 = again.graph.unwrap_or_else(|| panic!("printed graph rejected:\n{printed}\n{}", again.render_diagnostics()));
+        if again.has_errors() {
+            panic!("printed graph rejected:\n{printed}\n{}", again.render_diagnostics());
+        }
+        let g2 = again.graph.expect("no errors");
         assert_eq!(g.canonical(), g2.canonical());
         let _ = g.to_dot();
     }

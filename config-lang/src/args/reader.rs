@@ -23,8 +23,17 @@ pub struct ArgError {
 }
 
 impl ArgError {
-    pub fn new(argument: &str, message: impl Into<String>, range: Option<Range<usize>>) -> ArgError {
-        ArgError { argument: argument.to_string(), message: message.into(), range, note: None }
+    pub fn new(
+        argument: &str,
+        message: impl Into<String>,
+        range: Option<Range<usize>>,
+    ) -> ArgError {
+        ArgError {
+            argument: argument.to_string(),
+            message: message.into(),
+            range,
+            note: None,
+        }
     }
 }
 
@@ -55,7 +64,11 @@ impl Args {
 
     pub fn from_raw(args: Vec<RawArg>) -> Args {
         let used = alloc::vec![false; args.len()];
-        Args { args, used, asked: Vec::new() }
+        Args {
+            args,
+            used,
+            asked: Vec::new(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -81,7 +94,8 @@ impl Args {
 
     /// The next unused argument that is not in keyword form.
     fn take_positional(&mut self) -> Option<usize> {
-        let k = (0..self.args.len()).find(|&k| !self.used[k] && self.args[k].keyword().is_none())?;
+        let k =
+            (0..self.args.len()).find(|&k| !self.used[k] && self.args[k].keyword().is_none())?;
         self.used[k] = true;
         Some(k)
     }
@@ -99,14 +113,24 @@ impl Args {
 
     fn convert<T: ArgValue>(&self, name: &str, k: usize, keyword: bool) -> Result<T, ArgError> {
         let (v, range) = self.value_of(k, keyword);
-        T::parse_arg(v).map_err(|why| ArgError::new(name, format!("expected {}: {why}", T::EXPECTED), Some(range)))
+        T::parse_arg(v).map_err(|why| {
+            ArgError::new(
+                name,
+                format!("expected {}: {why}", T::EXPECTED),
+                Some(range),
+            )
+        })
     }
 
     /// Mandatory positional (or given by keyword).
     pub fn read_mp<T: ArgValue>(&mut self, name: &str) -> Result<T, ArgError> {
         match self.read_p(name)? {
             Some(v) => Ok(v),
-            None => Err(ArgError::new(name, format!("missing mandatory argument ({})", T::EXPECTED), None)),
+            None => Err(ArgError::new(
+                name,
+                format!("missing mandatory argument ({})", T::EXPECTED),
+                None,
+            )),
         }
     }
 
@@ -138,7 +162,14 @@ impl Args {
     pub fn read_m<T: ArgValue>(&mut self, name: &str) -> Result<T, ArgError> {
         match self.read(name)? {
             Some(v) => Ok(v),
-            None => Err(ArgError::new(name, format!("missing mandatory keyword argument {name} ({})", T::EXPECTED), None)),
+            None => Err(ArgError::new(
+                name,
+                format!(
+                    "missing mandatory keyword argument {name} ({})",
+                    T::EXPECTED
+                ),
+                None,
+            )),
         }
     }
 
@@ -179,20 +210,32 @@ impl Args {
 
     /// Fails when an argument was given that no read asked for.
     pub fn complete(self) -> Result<(), ArgError> {
-        let Some(k) = (0..self.args.len()).find(|&k| !self.used[k]) else { return Ok(()) };
+        let Some(k) = (0..self.args.len()).find(|&k| !self.used[k]) else {
+            return Ok(());
+        };
         let a = &self.args[k];
         match a.keyword() {
             Some((kw, _)) => {
-                let mut e = ArgError::new("", format!("unknown keyword argument '{kw}'"), Some(a.range.start..a.range.start + kw.len()));
+                let mut e = ArgError::new(
+                    "",
+                    format!("unknown keyword argument '{kw}'"),
+                    Some(a.range.start..a.range.start + kw.len()),
+                );
                 let names: Vec<&str> = self.asked.iter().map(String::as_str).collect();
                 e.note = Some(match closest(kw, names.iter().copied()) {
                     Some(s) => format!("did you mean '{s}'?"),
-                    None if names.is_empty() => "this element takes no keyword arguments".to_string(),
+                    None if names.is_empty() => {
+                        "this element takes no keyword arguments".to_string()
+                    }
                     None => format!("known arguments: {}", names.join(", ")),
                 });
                 Err(e)
             }
-            None => Err(ArgError::new("", format!("too many arguments: '{}' is not expected", a.text), Some(a.range.clone()))),
+            None => Err(ArgError::new(
+                "",
+                format!("too many arguments: '{}' is not expected", a.text),
+                Some(a.range.clone()),
+            )),
         }
     }
 }
@@ -206,7 +249,10 @@ mod tests {
     fn positional_then_keywords() {
         let mut a = Args::new("60, 1.2.3.4, LIMIT 5, STOP true");
         assert_eq!(a.read_mp::<u32>("LENGTH"), Ok(60));
-        assert_eq!(a.read_p::<Ipv4Addr>("ADDR"), Ok(Some(Ipv4Addr::new(1, 2, 3, 4))));
+        assert_eq!(
+            a.read_p::<Ipv4Addr>("ADDR"),
+            Ok(Some(Ipv4Addr::new(1, 2, 3, 4)))
+        );
         assert_eq!(a.read::<u64>("LIMIT"), Ok(Some(5)));
         assert_eq!(a.read_or("STOP", false), Ok(true));
         assert_eq!(a.read::<bool>("ACTIVE"), Ok(None));
@@ -235,7 +281,11 @@ mod tests {
     #[test]
     fn missing_and_unknown() {
         let mut a = Args::new("");
-        assert!(a.read_mp::<u32>("LENGTH").unwrap_err().message.contains("missing"));
+        assert!(a
+            .read_mp::<u32>("LENGTH")
+            .unwrap_err()
+            .message
+            .contains("missing"));
         let mut a = Args::new("LIMT 5");
         let _ = a.read::<u64>("LIMIT");
         let e = a.complete().unwrap_err();

@@ -114,7 +114,10 @@ mod tests {
     #[test]
     fn splits_at_top_level_commas_only() {
         assert_eq!(texts("a, b ,c"), ["a", "b", "c"]);
-        assert_eq!(texts(r#""x, y", 'p,q', \<2c 2c>, f(1, 2)"#), [r#""x, y""#, "'p,q'", r"\<2c 2c>", "f(1, 2)"]);
+        assert_eq!(
+            texts(r#""x, y", 'p,q', \<2c 2c>, f(1, 2)"#),
+            [r#""x, y""#, "'p,q'", r"\<2c 2c>", "f(1, 2)"]
+        );
         assert_eq!(texts(""), Vec::<String>::new());
         assert_eq!(texts("  "), Vec::<String>::new());
         assert_eq!(texts("a, b,"), ["a", "b"]);

@@ -39,13 +39,23 @@ fn parse_u64(s: &str) -> Result<u64, String> {
     } else {
         (s, 10)
     };
-    let end = digits.find(|c: char| !c.is_digit(radix) && c != '_').unwrap_or(digits.len());
+    let end = digits
+        .find(|c: char| !c.is_digit(radix) && c != '_')
+        .unwrap_or(digits.len());
     let (num, suffix) = digits.split_at(end);
     let num: String = num.chars().filter(|c| *c != '_').collect();
     if num.is_empty() {
         return Err(format!("'{s}' is not a number"));
     }
-    let radix = if radix == 10 && num.len() > 1 && num.starts_with('0') && num.chars().all(|c| c.is_digit(8)) { 8 } else { radix };
+    let radix = if radix == 10
+        && num.len() > 1
+        && num.starts_with('0')
+        && num.chars().all(|c| c.is_digit(8))
+    {
+        8
+    } else {
+        radix
+    };
     let v = u64::from_str_radix(&num, radix).map_err(|_| format!("'{s}' is out of range"))?;
     let mult: u64 = match suffix {
         "" => 1,
@@ -57,7 +67,8 @@ fn parse_u64(s: &str) -> Result<u64, String> {
         "Gi" => 1 << 30,
         other => return Err(format!("unknown suffix '{other}' in '{s}'")),
     };
-    v.checked_mul(mult).ok_or_else(|| format!("'{s}' is out of range"))
+    v.checked_mul(mult)
+        .ok_or_else(|| format!("'{s}' is out of range"))
 }
 
 macro_rules! unsigned {
@@ -148,7 +159,9 @@ impl ArgValue for Word {
     const EXPECTED: &'static str = "a single word";
     fn parse_arg(s: &str) -> Result<Self, String> {
         let t = s.trim();
-        if t.is_empty() || (t.contains(char::is_whitespace) && !t.starts_with('"') && !t.starts_with('\'')) {
+        if t.is_empty()
+            || (t.contains(char::is_whitespace) && !t.starts_with('"') && !t.starts_with('\''))
+        {
             return Err(format!("'{t}' is not a single word"));
         }
         Ok(Word(String::parse_arg(t)?))
@@ -179,7 +192,9 @@ impl ArgValue for Ipv4Addr {
             if p.is_empty() || p.len() > 3 || !p.chars().all(|c| c.is_ascii_digit()) {
                 return Err(format!("'{s}' is not an IPv4 address"));
             }
-            b[k] = p.parse().map_err(|_| format!("'{s}' is not an IPv4 address ({p} > 255)"))?;
+            b[k] = p
+                .parse()
+                .map_err(|_| format!("'{s}' is not an IPv4 address ({p} > 255)"))?;
         }
         Ok(Ipv4Addr::from(b))
     }
@@ -195,7 +210,11 @@ pub struct Ipv4Prefix {
 
 impl Ipv4Prefix {
     pub fn mask(&self) -> Ipv4Addr {
-        Ipv4Addr::from(if self.len == 0 { 0 } else { u32::MAX << (32 - self.len as u32) })
+        Ipv4Addr::from(if self.len == 0 {
+            0
+        } else {
+            u32::MAX << (32 - self.len as u32)
+        })
     }
 
     pub fn contains(&self, a: Ipv4Addr) -> bool {
@@ -248,7 +267,8 @@ impl ArgValue for Ipv4Prefix {
         let len = match m {
             None if nparts == 4 => 32,
             None => return Err(bad()),
-            Some(m) if m.contains('.') => mask_len(Ipv4Addr::parse_arg(m)?).ok_or_else(|| format!("'{m}' is not a contiguous netmask"))?,
+            Some(m) if m.contains('.') => mask_len(Ipv4Addr::parse_arg(m)?)
+                .ok_or_else(|| format!("'{m}' is not a contiguous netmask"))?,
             Some(m) => {
                 let l: u8 = m.parse().map_err(|_| bad())?;
                 if l > 32 {
@@ -268,7 +288,11 @@ pub struct EtherAddr(pub [u8; 6]);
 impl fmt::Display for EtherAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        write!(f, "{:02X}:{:02X}:{:02X}:{:02X}:{:02X}:{:02X}", b[0], b[1], b[2], b[3], b[4], b[5])
+        write!(
+            f,
+            "{:02X}:{:02X}:{:02X}:{:02X}:{:02X}:{:02X}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
     }
 }
 
@@ -286,7 +310,8 @@ impl ArgValue for EtherAddr {
             if p.is_empty() || p.len() > 2 {
                 return Err(format!("'{s}' is not an Ethernet address"));
             }
-            b[k] = u8::from_str_radix(p, 16).map_err(|_| format!("'{s}' is not an Ethernet address"))?;
+            b[k] = u8::from_str_radix(p, 16)
+                .map_err(|_| format!("'{s}' is not an Ethernet address"))?;
         }
         Ok(EtherAddr(b))
     }
@@ -298,7 +323,8 @@ impl ArgValue for Duration {
     const EXPECTED: &'static str = "a time interval (e.g. 1.5s, 20ms)";
     fn parse_arg(s: &str) -> Result<Self, String> {
         let (num, unit) = number_and_unit(s.trim());
-        let v = parse_decimal(num).ok_or_else(|| format!("'{}' is not a time interval", s.trim()))?;
+        let v =
+            parse_decimal(num).ok_or_else(|| format!("'{}' is not a time interval", s.trim()))?;
         if v < 0.0 {
             return Err("a time interval cannot be negative".into());
         }
@@ -344,13 +370,19 @@ impl ArgValue for Bandwidth {
             "kBps" | "KBps" => (1e3, false),
             "MBps" => (1e6, false),
             "GBps" => (1e9, false),
-            other => return Err(format!("unknown bandwidth unit '{other}' (use bps, kbps, Mbps, Gbps, Bps, ...)")),
+            other => {
+                return Err(format!(
+                    "unknown bandwidth unit '{other}' (use bps, kbps, Mbps, Gbps, Bps, ...)"
+                ))
+            }
         };
         let bits = v * mult * if bits { 1.0 } else { 8.0 };
         if bits < 0.0 {
             return Err("a bandwidth cannot be negative".into());
         }
-        Ok(Bandwidth { bits_per_sec: (bits + 0.5) as u64 })
+        Ok(Bandwidth {
+            bits_per_sec: (bits + 0.5) as u64,
+        })
     }
 }
 
@@ -375,7 +407,9 @@ impl ArgValue for PacketRate {
         if v < 0.0 {
             return Err("a rate cannot be negative".into());
         }
-        Ok(PacketRate { per_sec: (v * mult + 0.5) as u64 })
+        Ok(PacketRate {
+            per_sec: (v * mult + 0.5) as u64,
+        })
     }
 }
 
@@ -409,23 +443,46 @@ mod tests {
 
     #[test]
     fn addresses_and_prefixes() {
-        assert_eq!(Ipv4Addr::parse_arg("10.0.0.1"), Ok(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(
+            Ipv4Addr::parse_arg("10.0.0.1"),
+            Ok(Ipv4Addr::new(10, 0, 0, 1))
+        );
         assert!(Ipv4Addr::parse_arg("10.0.0").is_err());
         assert!(Ipv4Addr::parse_arg("10.0.0.256").is_err());
         let p = |s| Ipv4Prefix::parse_arg(s).unwrap();
-        assert_eq!(p("10.0.0.0/24"), Ipv4Prefix { addr: Ipv4Addr::new(10, 0, 0, 0), len: 24 });
+        assert_eq!(
+            p("10.0.0.0/24"),
+            Ipv4Prefix {
+                addr: Ipv4Addr::new(10, 0, 0, 0),
+                len: 24
+            }
+        );
         assert_eq!(p("10.0.0.0 255.255.255.0").len, 24);
         assert_eq!(p("10.0.0.0/255.255.0.0").len, 16);
-        assert_eq!(p("10/8"), Ipv4Prefix { addr: Ipv4Addr::new(10, 0, 0, 0), len: 8 });
+        assert_eq!(
+            p("10/8"),
+            Ipv4Prefix {
+                addr: Ipv4Addr::new(10, 0, 0, 0),
+                len: 8
+            }
+        );
         assert_eq!(p("1.2.3.4").len, 32);
         assert!(Ipv4Prefix::parse_arg("10.0.0.0/33").is_err());
-        assert!(Ipv4Prefix::parse_arg("10.0.0.0/255.0.255.0").unwrap_err().contains("contiguous"));
+        assert!(Ipv4Prefix::parse_arg("10.0.0.0/255.0.255.0")
+            .unwrap_err()
+            .contains("contiguous"));
         assert!(p("10.1.0.0/16").contains(Ipv4Addr::new(10, 1, 2, 3)));
         assert!(!p("10.1.0.0/16").contains(Ipv4Addr::new(10, 2, 0, 0)));
         assert_eq!(EtherAddr::parse_arg("1:1:1:1:1:1"), Ok(EtherAddr([1; 6])));
-        assert_eq!(EtherAddr::parse_arg("00-1b-21-0a-ff-03"), Ok(EtherAddr([0, 0x1b, 0x21, 0x0a, 0xff, 3])));
+        assert_eq!(
+            EtherAddr::parse_arg("00-1b-21-0a-ff-03"),
+            Ok(EtherAddr([0, 0x1b, 0x21, 0x0a, 0xff, 3]))
+        );
         assert!(EtherAddr::parse_arg("1:2:3:4:5").is_err());
-        assert_eq!(format!("{}", EtherAddr([0, 0x1b, 0x21, 0x0a, 0xff, 3])), "00:1B:21:0A:FF:03");
+        assert_eq!(
+            format!("{}", EtherAddr([0, 0x1b, 0x21, 0x0a, 0xff, 3])),
+            "00:1B:21:0A:FF:03"
+        );
     }
 
     #[test]
@@ -433,10 +490,19 @@ mod tests {
         assert_eq!(Duration::parse_arg("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(Duration::parse_arg("20ms"), Ok(Duration::from_millis(20)));
         assert_eq!(Duration::parse_arg("2"), Ok(Duration::from_secs(2)));
-        assert_eq!(Duration::parse_arg("250 usec"), Ok(Duration::from_micros(250)));
+        assert_eq!(
+            Duration::parse_arg("250 usec"),
+            Ok(Duration::from_micros(250))
+        );
         assert!(Duration::parse_arg("3 parsecs").is_err());
-        assert_eq!(Bandwidth::parse_arg("1Mbps").unwrap().bits_per_sec, 1_000_000);
-        assert_eq!(Bandwidth::parse_arg("1.5MBps").unwrap().bits_per_sec, 12_000_000);
+        assert_eq!(
+            Bandwidth::parse_arg("1Mbps").unwrap().bits_per_sec,
+            1_000_000
+        );
+        assert_eq!(
+            Bandwidth::parse_arg("1.5MBps").unwrap().bits_per_sec,
+            12_000_000
+        );
         assert_eq!(Bandwidth::parse_arg("1000").unwrap().bits_per_sec, 8000);
         assert_eq!(PacketRate::parse_arg("10kpps").unwrap().per_sec, 10_000);
         assert_eq!(PacketRate::parse_arg("250").unwrap().per_sec, 250);
@@ -446,7 +512,10 @@ mod tests {
     #[test]
     fn strings_and_data() {
         assert_eq!(String::parse_arg(r#" "a, b" "#), Ok("a, b".into()));
-        assert_eq!(HexData::parse_arg(r"\<de ad be ef>"), Ok(HexData(alloc::vec![0xde, 0xad, 0xbe, 0xef])));
+        assert_eq!(
+            HexData::parse_arg(r"\<de ad be ef>"),
+            Ok(HexData(alloc::vec![0xde, 0xad, 0xbe, 0xef]))
+        );
         assert_eq!(Word::parse_arg("eth0"), Ok(Word("eth0".into())));
         assert!(Word::parse_arg("two words").is_err());
     }

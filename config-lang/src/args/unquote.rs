@@ -49,7 +49,8 @@ pub fn unquote(s: &str) -> Result<Vec<u8>, String> {
 /// [`unquote`] as text, keeping the input when it is not valid.
 pub fn unquote_lossy(s: &str) -> String {
     match unquote(s) {
-        Ok(v) => String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        Ok(v) => String::from_utf8(v)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
         Err(_) => String::from(s),
     }
 }
@@ -57,7 +58,9 @@ pub fn unquote_lossy(s: &str) -> String {
 /// One backslash escape inside double quotes, starting at `k` (the backslash).
 fn escape(s: &str, k: usize, out: &mut Vec<u8>) -> Result<usize, String> {
     let b = s.as_bytes();
-    let Some(&c) = b.get(k + 1) else { return Err("string ends with a backslash".into()) };
+    let Some(&c) = b.get(k + 1) else {
+        return Err("string ends with a backslash".into());
+    };
     let simple = match c {
         b'n' => Some(b'\n'),
         b't' => Some(b'\t'),
@@ -71,7 +74,7 @@ fn escape(s: &str, k: usize, out: &mut Vec<u8>) -> Result<usize, String> {
         b'x' => None,
         b'<' => None,
         b'\n' => return Ok(k + 2), // line continuation
-        other => Some(other),       // \\ \" \' and anything else stand for themselves
+        other => Some(other),      // \\ \" \' and anything else stand for themselves
     };
     if let Some(v) = simple {
         out.push(v);
@@ -79,17 +82,28 @@ fn escape(s: &str, k: usize, out: &mut Vec<u8>) -> Result<usize, String> {
     }
     match c {
         b'x' => {
-            let digits: usize = s[k + 2..].chars().take(2).take_while(char::is_ascii_hexdigit).count();
+            let digits: usize = s[k + 2..]
+                .chars()
+                .take(2)
+                .take_while(char::is_ascii_hexdigit)
+                .count();
             if digits == 0 {
                 return Err("'\\x' needs hex digits".into());
             }
-            out.push(u8::from_str_radix(&s[k + 2..k + 2 + digits], 16).map_err(|e| format!("{e}"))?);
+            out.push(
+                u8::from_str_radix(&s[k + 2..k + 2 + digits], 16).map_err(|e| format!("{e}"))?,
+            );
             Ok(k + 2 + digits)
         }
         b'<' => hex_block(s, k, out),
         _ => {
-            let digits = s[k + 1..].chars().take(3).take_while(|c| ('0'..='7').contains(c)).count();
-            let v = u32::from_str_radix(&s[k + 1..k + 1 + digits], 8).map_err(|e| format!("{e}"))?;
+            let digits = s[k + 1..]
+                .chars()
+                .take(3)
+                .take_while(|c| ('0'..='7').contains(c))
+                .count();
+            let v =
+                u32::from_str_radix(&s[k + 1..k + 1 + digits], 8).map_err(|e| format!("{e}"))?;
             out.push((v & 0xff) as u8);
             Ok(k + 1 + digits)
         }
@@ -98,13 +112,18 @@ fn escape(s: &str, k: usize, out: &mut Vec<u8>) -> Result<usize, String> {
 
 /// `\<0a 0B ff>`: hex digit pairs, whitespace and comments ignored; `k` is at the backslash.
 fn hex_block(s: &str, k: usize, out: &mut Vec<u8>) -> Result<usize, String> {
-    let end = s[k..].find('>').ok_or_else(|| String::from("unterminated '\\<' hex block"))? + k;
+    let end = s[k..]
+        .find('>')
+        .ok_or_else(|| String::from("unterminated '\\<' hex block"))?
+        + k;
     let mut nibble: Option<u8> = None;
     for c in s[k + 2..end].chars() {
         if c.is_whitespace() {
             continue;
         }
-        let v = c.to_digit(16).ok_or_else(|| format!("'{c}' is not a hex digit in '\\<...>'"))? as u8;
+        let v = c
+            .to_digit(16)
+            .ok_or_else(|| format!("'{c}' is not a hex digit in '\\<...>'"))? as u8;
         nibble = match nibble {
             None => Some(v),
             Some(h) => {

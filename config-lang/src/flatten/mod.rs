@@ -8,11 +8,11 @@
 
 use alloc::collections::BTreeMap;
 
-use hashbrown::{HashMap, HashSet};
 use alloc::format;
 use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use hashbrown::{HashMap, HashSet};
 
 use crate::args;
 use crate::ast::*;
@@ -32,7 +32,11 @@ pub struct FlattenOptions {
 }
 
 /// Expands `file` into a flat graph. The graph is complete only when no error was reported.
-pub fn flatten(file: &ConfigFile, sources: &SourceMap, opts: &FlattenOptions) -> (FlatGraph, Vec<Diagnostic>) {
+pub fn flatten(
+    file: &ConfigFile,
+    sources: &SourceMap,
+    opts: &FlattenOptions,
+) -> (FlatGraph, Vec<Diagnostic>) {
     let mut f = Flattener {
         sources,
         diags: Vec::new(),
@@ -46,7 +50,10 @@ pub fn flatten(file: &ConfigFile, sources: &SourceMap, opts: &FlattenOptions) ->
     for (k, v) in &opts.defines {
         globals.set(k.trim_start_matches('$'), v.clone());
     }
-    let root = Rc::new(Scope { classes: BTreeMap::new(), parent: None });
+    let root = Rc::new(Scope {
+        classes: BTreeMap::new(),
+        parent: None,
+    });
     f.expand_body(&file.statements, "", &root, &globals, None);
     f.resolve_connections();
     (f.graph, f.diags)
@@ -90,7 +97,9 @@ impl Vars {
                             None => ("", k + 1),
                         }
                     } else {
-                        let n = text[k + 1..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(b.len() - k - 1);
+                        let n = text[k + 1..]
+                            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                            .unwrap_or(b.len() - k - 1);
                         (&text[k + 1..k + 1 + n], k + 1 + n)
                     };
                     if let Some(v) = self.map.get(name) {
@@ -128,7 +137,11 @@ impl<'t> Scope<'t> {
 enum ClassEntry<'t> {
     /// A primitive class, reached through `elementclass New Old;`.
     Primitive(String),
-    Compound { name: String, overloads: Vec<(&'t Overload, Rc<Scope<'t>>)>, span: Span },
+    Compound {
+        name: String,
+        overloads: Vec<(&'t Overload, Rc<Scope<'t>>)>,
+        span: Span,
+    },
 }
 
 /// A node of the pre-resolution graph: a primitive element, or one side of a compound instance.
@@ -159,7 +172,10 @@ struct RawConnection {
 /// What a name in a body stands for.
 #[derive(Clone, Copy)]
 enum Entry {
-    Node { as_source: Node, as_dest: Node },
+    Node {
+        as_source: Node,
+        as_dest: Node,
+    },
     /// `input` inside a compound: only a source.
     Input(usize),
     /// `output` inside a compound: only a destination.
@@ -207,10 +223,15 @@ impl<'s> Flattener<'s> {
                         let span = cfg.span.sub(a.range.start, a.range.end);
                         let s = a.text.as_str();
                         let Some(rest) = s.strip_prefix('$') else {
-                            self.error(format!("define: expected '$NAME value', found '{s}'"), span);
+                            self.error(
+                                format!("define: expected '$NAME value', found '{s}'"),
+                                span,
+                            );
                             continue;
                         };
-                        let n = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+                        let n = rest
+                            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                            .unwrap_or(rest.len());
                         if n == 0 {
                             self.error("define: expected a variable name after '$'", span);
                             continue;
@@ -237,13 +258,21 @@ impl<'s> Flattener<'s> {
                     if !PROVIDED_PACKAGES.contains(&value.as_str()) {
                         self.error(format!("required package '{value}' is not available"), span)
                             .notes
-                            .push(format!("packages provided: {}", PROVIDED_PACKAGES.join(", ")));
+                            .push(format!(
+                                "packages provided: {}",
+                                PROVIDED_PACKAGES.join(", ")
+                            ));
                         continue;
                     }
                 }
                 "version" => {
                     if version_gt(&value, CLICK_VERSION) {
-                        self.error(format!("requires Click version {value}; this is Click {CLICK_VERSION}"), span);
+                        self.error(
+                            format!(
+                                "requires Click version {value}; this is Click {CLICK_VERSION}"
+                            ),
+                            span,
+                        );
                         continue;
                     }
                 }
@@ -254,7 +283,11 @@ impl<'s> Flattener<'s> {
                     continue;
                 }
             }
-            self.graph.requirements.push(Requirement { kind: kind.to_string(), value, span });
+            self.graph.requirements.push(Requirement {
+                kind: kind.to_string(),
+                value,
+                span,
+            });
         }
     }
 
@@ -269,7 +302,10 @@ impl<'s> Flattener<'s> {
         tunnel: Option<usize>,
     ) {
         // Classes defined in this body, each seeing those defined before it.
-        let mut scope = Scope { classes: BTreeMap::new(), parent: Some(outer.clone()) };
+        let mut scope = Scope {
+            classes: BTreeMap::new(),
+            parent: Some(outer.clone()),
+        };
         for st in stmts {
             if let Statement::ElementClass(ec) = st {
                 let entry = self.define_class(ec, &scope, outer);
@@ -286,8 +322,15 @@ impl<'s> Flattener<'s> {
                 for n in &d.names {
                     if let Some(prev) = declared.insert(n.name.as_str(), n.span) {
                         diags.push(
-                            Diagnostic::error(format!("redeclaration of element '{}'", n.name), Some(n.span))
-                                .with_note(where_(sources, prev, "first declared")),
+                            Diagnostic::error(
+                                format!("redeclaration of element '{}'", n.name),
+                                Some(n.span),
+                            )
+                            .with_note(where_(
+                                sources,
+                                prev,
+                                "first declared",
+                            )),
                         );
                     }
                 }
@@ -320,7 +363,12 @@ impl<'s> Flattener<'s> {
                             continue;
                         }
                         by_name.insert(n.name.clone(), instances.len());
-                        instances.push(Instance { local_name: n.name.clone(), class: InstanceClass::Ref(&d.class), config: d.config.as_ref(), span: d.span });
+                        instances.push(Instance {
+                            local_name: n.name.clone(),
+                            class: InstanceClass::Ref(&d.class),
+                            config: d.config.as_ref(),
+                            span: d.span,
+                        });
                     }
                 }
                 Statement::Chain(c) => {
@@ -332,11 +380,20 @@ impl<'s> Flattener<'s> {
                                 let n = &d.names[0];
                                 if !by_name.contains_key(&n.name) {
                                     by_name.insert(n.name.clone(), instances.len());
-                                    instances.push(Instance { local_name: n.name.clone(), class: InstanceClass::Ref(&d.class), config: d.config.as_ref(), span: d.span });
+                                    instances.push(Instance {
+                                        local_name: n.name.clone(),
+                                        class: InstanceClass::Ref(&d.class),
+                                        config: d.config.as_ref(),
+                                        span: d.span,
+                                    });
                                 }
                                 Some(EndpointRef::Named(n.name.clone()))
                             }
-                            ElementRef::Anonymous { class, config, span } => {
+                            ElementRef::Anonymous {
+                                class,
+                                config,
+                                span,
+                            } => {
                                 counter += 1;
                                 let base = match class {
                                     ClassRef::Named(i) => i.name.as_str(),
@@ -344,7 +401,12 @@ impl<'s> Flattener<'s> {
                                 };
                                 let name = format!("{base}@{counter}");
                                 by_name.insert(name.clone(), instances.len());
-                                instances.push(Instance { local_name: name.clone(), class: InstanceClass::Ref(class), config: config.as_ref(), span: *span });
+                                instances.push(Instance {
+                                    local_name: name.clone(),
+                                    class: InstanceClass::Ref(class),
+                                    config: config.as_ref(),
+                                    span: *span,
+                                });
                                 Some(EndpointRef::Named(name))
                             }
                             ElementRef::Name(id) => {
@@ -359,7 +421,12 @@ impl<'s> Flattener<'s> {
                                     counter += 1;
                                     let name = format!("{}@{counter}", id.name);
                                     by_name.insert(name.clone(), instances.len());
-                                    instances.push(Instance { local_name: name.clone(), class: InstanceClass::Bare(id), config: None, span: id.span });
+                                    instances.push(Instance {
+                                        local_name: name.clone(),
+                                        class: InstanceClass::Bare(id),
+                                        config: None,
+                                        span: id.span,
+                                    });
                                     Some(EndpointRef::Named(name))
                                 }
                             }
@@ -395,7 +462,9 @@ impl<'s> Flattener<'s> {
                 let (from_ep, to_ep) = (&c.endpoints[k], &c.endpoints[k + 1]);
                 let from = refs[k].as_ref().and_then(|r| r.entry(&entries));
                 let to = refs[k + 1].as_ref().and_then(|r| r.entry(&entries));
-                let (Some(from), Some(to)) = (from, to) else { continue };
+                let (Some(from), Some(to)) = (from, to) else {
+                    continue;
+                };
                 let from_node = match from {
                     Entry::Node { as_source, .. } => as_source,
                     Entry::Input(t) => Node::TunnelIn(t),
@@ -425,7 +494,13 @@ impl<'s> Flattener<'s> {
                     self.tunnels[t].noutputs = self.tunnels[t].noutputs.max(to_port + 1);
                 }
                 let span = from_ep.element.span().to(to_ep.element.span()).to(*arrow);
-                self.conns.push(RawConnection { from: from_node, from_port, to: to_node, to_port, span });
+                self.conns.push(RawConnection {
+                    from: from_node,
+                    from_port,
+                    to: to_node,
+                    to_port,
+                    span,
+                });
             }
         }
     }
@@ -434,9 +509,17 @@ impl<'s> Flattener<'s> {
         where_(self.sources, span, what)
     }
 
-    fn define_class<'t>(&mut self, ec: &'t ElementClass, scope: &Scope<'t>, outer: &Rc<Scope<'t>>) -> ClassEntry<'t> {
+    fn define_class<'t>(
+        &mut self,
+        ec: &'t ElementClass,
+        scope: &Scope<'t>,
+        outer: &Rc<Scope<'t>>,
+    ) -> ClassEntry<'t> {
         // The definition sees the classes defined before it in the same body.
-        let def_scope = Rc::new(Scope { classes: scope.classes.clone(), parent: Some(outer.clone()) });
+        let def_scope = Rc::new(Scope {
+            classes: scope.classes.clone(),
+            parent: Some(outer.clone()),
+        });
         match &ec.body {
             ClassBody::Synonym(other) => match def_scope.lookup(&other.name) {
                 Some(entry) => match &*entry {
@@ -460,39 +543,80 @@ impl<'s> Flattener<'s> {
                             }
                         }
                         None => {
-                            self.error(format!("'...' in class '{}' extends no earlier definition", ec.name.name), c.span);
+                            self.error(
+                                format!(
+                                    "'...' in class '{}' extends no earlier definition",
+                                    ec.name.name
+                                ),
+                                c.span,
+                            );
                         }
                     }
                 }
-                ClassEntry::Compound { name: ec.name.name.clone(), overloads, span: ec.span }
+                ClassEntry::Compound {
+                    name: ec.name.name.clone(),
+                    overloads,
+                    span: ec.span,
+                }
             }
         }
     }
 
     /// Creates one element (or expands one compound); returns what its name stands for.
-    fn instantiate<'t>(&mut self, inst: &Instance<'t>, full: &str, scope: &Rc<Scope<'t>>, vars: &Vars) -> Option<Entry> {
+    fn instantiate<'t>(
+        &mut self,
+        inst: &Instance<'t>,
+        full: &str,
+        scope: &Rc<Scope<'t>>,
+        vars: &Vars,
+    ) -> Option<Entry> {
         let raw_config = inst.config.map_or("", |c| c.text.as_str());
         let config = vars.substitute(raw_config);
         let config_span = inst.config.filter(|c| c.text == config).map(|c| c.span);
         let (class_name, entry) = match inst.class {
-            InstanceClass::Ref(ClassRef::Named(id)) | InstanceClass::Bare(id) => match scope.lookup(&id.name) {
-                None => (id.name.clone(), None),
-                Some(e) => match &*e {
-                    ClassEntry::Primitive(p) => (p.clone(), None),
-                    ClassEntry::Compound { .. } => (id.name.clone(), Some(e.clone())),
-                },
-            },
+            InstanceClass::Ref(ClassRef::Named(id)) | InstanceClass::Bare(id) => {
+                match scope.lookup(&id.name) {
+                    None => (id.name.clone(), None),
+                    Some(e) => match &*e {
+                        ClassEntry::Primitive(p) => (p.clone(), None),
+                        ClassEntry::Compound { .. } => (id.name.clone(), Some(e.clone())),
+                    },
+                }
+            }
             InstanceClass::Ref(ClassRef::Inline(c)) => {
                 let overloads = c.overloads.iter().map(|o| (o, scope.clone())).collect();
-                (String::new(), Some(Rc::new(ClassEntry::Compound { name: String::new(), overloads, span: c.span })))
+                (
+                    String::new(),
+                    Some(Rc::new(ClassEntry::Compound {
+                        name: String::new(),
+                        overloads,
+                        span: c.span,
+                    })),
+                )
             }
         };
         let Some(entry) = entry else {
-            self.graph.elements.push(FlatElement { name: full.to_string(), class: class_name, config, span: inst.span, config_span });
+            self.graph.elements.push(FlatElement {
+                name: full.to_string(),
+                class: class_name,
+                config,
+                span: inst.span,
+                config_span,
+            });
             let n = Node::Element(self.graph.elements.len() - 1);
-            return Some(Entry::Node { as_source: n, as_dest: n });
+            return Some(Entry::Node {
+                as_source: n,
+                as_dest: n,
+            });
         };
-        let ClassEntry::Compound { name: cname, overloads, span: class_span } = &*entry else { unreachable!() };
+        let ClassEntry::Compound {
+            name: cname,
+            overloads,
+            span: class_span,
+        } = &*entry
+        else {
+            unreachable!()
+        };
         if self.depth >= MAX_DEPTH {
             self.error(format!("compound elements nest more than {MAX_DEPTH} deep (is class '{cname}' recursive?)"), inst.span);
             return None;
@@ -507,7 +631,11 @@ impl<'s> Flattener<'s> {
             }
         }
         let Some((ov, def_scope, bound)) = chosen else {
-            let shown = if cname.is_empty() { "this compound element".to_string() } else { format!("class '{cname}'") };
+            let shown = if cname.is_empty() {
+                "this compound element".to_string()
+            } else {
+                format!("class '{cname}'")
+            };
             let mut d = Diagnostic::error(
                 format!("wrong arguments for {shown}: {} given", given.len()),
                 Some(inst.config.map_or(inst.span, |c| c.span)),
@@ -521,7 +649,11 @@ impl<'s> Flattener<'s> {
                         None => format!("${}", f.name.name),
                     })
                     .collect();
-                d = d.with_note(format!("{} takes ({})", if cname.is_empty() { "it" } else { cname }, f.join(", ")));
+                d = d.with_note(format!(
+                    "{} takes ({})",
+                    if cname.is_empty() { "it" } else { cname },
+                    f.join(", ")
+                ));
             }
             d = d.with_note(self.where_(*class_span, "class defined"));
             self.diags.push(d);
@@ -532,11 +664,25 @@ impl<'s> Flattener<'s> {
             inner_vars.set(&k, v);
         }
         let t = self.tunnels.len();
-        self.tunnels.push(Tunnel { name: full.to_string(), class: cname.clone(), ninputs: 0, noutputs: 0 });
+        self.tunnels.push(Tunnel {
+            name: full.to_string(),
+            class: cname.clone(),
+            ninputs: 0,
+            noutputs: 0,
+        });
         self.depth += 1;
-        self.expand_body(&ov.body, &format!("{full}/"), &def_scope, &inner_vars, Some(t));
+        self.expand_body(
+            &ov.body,
+            &format!("{full}/"),
+            &def_scope,
+            &inner_vars,
+            Some(t),
+        );
         self.depth -= 1;
-        Some(Entry::Node { as_source: Node::TunnelOut(t), as_dest: Node::TunnelIn(t) })
+        Some(Entry::Node {
+            as_source: Node::TunnelOut(t),
+            as_dest: Node::TunnelIn(t),
+        })
     }
 
     /// Turns connections through compound ports into direct ones, and checks compound port
@@ -559,24 +705,38 @@ impl<'s> Flattener<'s> {
             if let Node::TunnelIn(t) = c.to {
                 let tun = &self.tunnels[t];
                 if c.to_port >= tun.ninputs {
-                    errors.push((c.span, compound_port_error(tun, "input", c.to_port, tun.ninputs)));
+                    errors.push((
+                        c.span,
+                        compound_port_error(tun, "input", c.to_port, tun.ninputs),
+                    ));
                     continue;
                 }
             }
             if let Node::TunnelOut(t) = c.from {
                 let tun = &self.tunnels[t];
                 if c.from_port >= tun.noutputs {
-                    errors.push((c.span, compound_port_error(tun, "output", c.from_port, tun.noutputs)));
+                    errors.push((
+                        c.span,
+                        compound_port_error(tun, "output", c.from_port, tun.noutputs),
+                    ));
                     continue;
                 }
             }
-            let Node::Element(from) = c.from else { continue };
+            let Node::Element(from) = c.from else {
+                continue;
+            };
             let mut targets = Vec::new();
             let mut visiting = HashSet::new();
             self.follow(c.to, c.to_port, &out_index, &mut visiting, &mut targets);
             for (to, to_port) in targets {
                 if seen.insert((from, c.from_port, to, to_port)) {
-                    result.push(FlatConnection { from, from_port: c.from_port, to, to_port, span: c.span });
+                    result.push(FlatConnection {
+                        from,
+                        from_port: c.from_port,
+                        to,
+                        to_port,
+                        span: c.span,
+                    });
                 }
             }
         }
@@ -612,10 +772,21 @@ impl<'s> Flattener<'s> {
 }
 
 fn compound_port_error(t: &Tunnel, dir: &str, port: u32, n: u32) -> String {
-    let class = if t.class.is_empty() { String::from("an inline compound") } else { format!("class '{}'", t.class) };
+    let class = if t.class.is_empty() {
+        String::from("an inline compound")
+    } else {
+        format!("class '{}'", t.class)
+    };
     match n {
-        0 => format!("'{}' ({class}) has no {dir} ports, but {dir} {port} is connected", t.name),
-        _ => format!("'{}' ({class}) has {n} {dir} port{}, but {dir} {port} is connected", t.name, if n == 1 { "" } else { "s" }),
+        0 => format!(
+            "'{}' ({class}) has no {dir} ports, but {dir} {port} is connected",
+            t.name
+        ),
+        _ => format!(
+            "'{}' ({class}) has {n} {dir} port{}, but {dir} {port} is connected",
+            t.name,
+            if n == 1 { "" } else { "s" }
+        ),
     }
 }
 
@@ -677,7 +848,11 @@ fn where_(sources: &SourceMap, span: Span, what: &str) -> String {
 
 /// `a > b` for dotted version numbers.
 fn version_gt(a: &str, b: &str) -> bool {
-    let parse = |s: &str| -> Vec<u32> { s.split('.').map(|p| p.trim().parse().unwrap_or(0)).collect() };
+    let parse = |s: &str| -> Vec<u32> {
+        s.split('.')
+            .map(|p| p.trim().parse().unwrap_or(0))
+            .collect()
+    };
     parse(a) > parse(b)
 }
 

@@ -5,24 +5,40 @@ use alloc::vec;
 
 fn flat(text: &str) -> FlatGraph {
     let l = load("t.click", text, &[]);
-    assert!(!l.has_errors(), "unexpected errors:\n{}", l.render_diagnostics());
+    assert!(
+        !l.has_errors(),
+        "unexpected errors:\n{}",
+        l.render_diagnostics()
+    );
     l.graph.unwrap()
 }
 
 fn errors(text: &str) -> Vec<String> {
     let l = load("t.click", text, &[]);
-    l.diagnostics.iter().map(|d| d.one_line(&l.sources)).collect()
+    l.diagnostics
+        .iter()
+        .map(|d| d.one_line(&l.sources))
+        .collect()
 }
 
 fn names(g: &FlatGraph) -> Vec<String> {
-    g.elements.iter().map(|e| format!("{} :: {}({})", e.name, e.class, e.config)).collect()
+    g.elements
+        .iter()
+        .map(|e| format!("{} :: {}({})", e.name, e.class, e.config))
+        .collect()
 }
 
 /// Connections as text, sorted: their order in the graph carries no meaning.
 fn conns(g: &FlatGraph) -> Vec<String> {
-    let mut v: Vec<String> = g.connections
+    let mut v: Vec<String> = g
+        .connections
         .iter()
-        .map(|c| format!("{} [{}] -> [{}] {}", g.elements[c.from].name, c.from_port, c.to_port, g.elements[c.to].name))
+        .map(|c| {
+            format!(
+                "{} [{}] -> [{}] {}",
+                g.elements[c.from].name, c.from_port, c.to_port, g.elements[c.to].name
+            )
+        })
         .collect();
     v.sort();
     v
@@ -31,8 +47,19 @@ fn conns(g: &FlatGraph) -> Vec<String> {
 #[test]
 fn anonymous_elements_are_numbered_by_position() {
     let g = flat("src :: InfiniteSource; src -> Counter -> Discard; Idle;");
-    assert_eq!(names(&g), ["src :: InfiniteSource()", "Counter@2 :: Counter()", "Discard@3 :: Discard()", "Idle@4 :: Idle()"]);
-    assert_eq!(conns(&g), ["Counter@2 [0] -> [0] Discard@3", "src [0] -> [0] Counter@2"]);
+    assert_eq!(
+        names(&g),
+        [
+            "src :: InfiniteSource()",
+            "Counter@2 :: Counter()",
+            "Discard@3 :: Discard()",
+            "Idle@4 :: Idle()"
+        ]
+    );
+    assert_eq!(
+        conns(&g),
+        ["Counter@2 [0] -> [0] Discard@3", "src [0] -> [0] Counter@2"]
+    );
 }
 
 #[test]
@@ -43,9 +70,23 @@ fn compound_elements_expand_with_slash_names() {
     );
     assert_eq!(
         names(&g),
-        ["s :: InfiniteSource()", "m/c :: Counter()", "m/Queue@4 :: Queue(10)", "u :: Unqueue()", "Discard@4 :: Discard()"]
+        [
+            "s :: InfiniteSource()",
+            "m/c :: Counter()",
+            "m/Queue@4 :: Queue(10)",
+            "u :: Unqueue()",
+            "Discard@4 :: Discard()"
+        ]
     );
-    assert_eq!(conns(&g), ["m/Queue@4 [0] -> [0] u", "m/c [0] -> [0] m/Queue@4", "s [0] -> [0] m/c", "u [0] -> [0] Discard@4"]);
+    assert_eq!(
+        conns(&g),
+        [
+            "m/Queue@4 [0] -> [0] u",
+            "m/c [0] -> [0] m/Queue@4",
+            "s [0] -> [0] m/c",
+            "u [0] -> [0] Discard@4"
+        ]
+    );
 }
 
 #[test]
@@ -64,7 +105,12 @@ fn overloads_are_chosen_by_argument_count() {
         "elementclass Q { $n | input -> Queue($n) -> output || input -> Queue -> output }\n\
          a :: Q(5); b :: Q; Idle -> a -> Unqueue -> Discard; Idle -> b -> Unqueue -> Discard;",
     );
-    let qs: Vec<_> = g.elements.iter().filter(|e| e.class == "Queue").map(|e| e.config.as_str()).collect();
+    let qs: Vec<_> = g
+        .elements
+        .iter()
+        .filter(|e| e.class == "Queue")
+        .map(|e| e.config.as_str())
+        .collect();
     assert_eq!(qs, ["5", ""]);
 }
 
@@ -73,7 +119,11 @@ fn defines_and_overrides() {
     let g = flat("define($N 10, $DEV eth0); FromDevice($DEV) -> Queue($N) -> Discard;");
     assert_eq!(g.elements[0].config, "eth0");
     assert_eq!(g.elements[1].config, "10");
-    let l = load("t.click", "define($N 10); Idle -> Queue(${N}) -> Discard;", &[("N".into(), "99".into())]);
+    let l = load(
+        "t.click",
+        "define($N 10); Idle -> Queue(${N}) -> Discard;",
+        &[("N".into(), "99".into())],
+    );
     assert_eq!(l.graph.unwrap().elements[1].config, "99");
 }
 
@@ -90,7 +140,10 @@ fn pass_through_and_nested_compounds() {
          elementclass Two { input -> Wire -> x :: Counter -> Wire -> output }\n\
          Idle -> Two -> Discard;",
     );
-    assert_eq!(conns(&g), ["Idle@1 [0] -> [0] Two@2/x", "Two@2/x [0] -> [0] Discard@3"]);
+    assert_eq!(
+        conns(&g),
+        ["Idle@1 [0] -> [0] Two@2/x", "Two@2/x [0] -> [0] Discard@3"]
+    );
 }
 
 #[test]
@@ -99,7 +152,14 @@ fn compound_ports_route_by_number() {
         "elementclass Split { c :: Classifier(12/0800, -); input -> c; c [0] -> [0] output; c [1] -> [1] output }\n\
          s :: Split; Idle -> s; s [0] -> a :: Discard; s [1] -> b :: Discard;",
     );
-    assert_eq!(conns(&g), ["Idle@2 [0] -> [0] s/c", "s/c [0] -> [0] a", "s/c [1] -> [0] b"]);
+    assert_eq!(
+        conns(&g),
+        [
+            "Idle@2 [0] -> [0] s/c",
+            "s/c [0] -> [0] a",
+            "s/c [1] -> [0] b"
+        ]
+    );
 }
 
 #[test]
@@ -130,15 +190,23 @@ fn synonyms() {
 #[test]
 fn wrong_compound_ports_are_reported() {
     let e = errors("elementclass One { input -> output }\no :: One; Idle -> [1] o; o -> Discard;");
-    assert_eq!(e, ["t.click:2:11: error: 'o' (class 'One') has 1 input port, but input 1 is connected"]);
+    assert_eq!(
+        e,
+        ["t.click:2:11: error: 'o' (class 'One') has 1 input port, but input 1 is connected"]
+    );
 }
 
 #[test]
 fn wrong_compound_arguments_are_reported() {
     let e = errors("elementclass A { $x | input -> Queue($x) -> output }\nIdle -> A(1, 2, LIMIT 3) -> Discard;");
     assert_eq!(e.len(), 0, "the last formal takes the rest: {e:?}");
-    let e = errors("elementclass A { $x, $y | input -> Queue($x) -> output }\nIdle -> A(1) -> Discard;");
-    assert_eq!(e, ["t.click:2:11: error: wrong arguments for class 'A': 1 given"]);
+    let e = errors(
+        "elementclass A { $x, $y | input -> Queue($x) -> output }\nIdle -> A(1) -> Discard;",
+    );
+    assert_eq!(
+        e,
+        ["t.click:2:11: error: wrong arguments for class 'A': 1 given"]
+    );
 }
 
 #[test]
@@ -163,7 +231,10 @@ fn input_and_output_misuse() {
 #[test]
 fn requirements() {
     assert!(errors("require(package clickos); Idle -> Discard;").is_empty());
-    assert_eq!(errors("require(package \"linuxmodule\")")[0], "t.click:1:9: error: required package 'linuxmodule' is not available");
+    assert_eq!(
+        errors("require(package \"linuxmodule\")")[0],
+        "t.click:1:9: error: required package 'linuxmodule' is not available"
+    );
     assert!(errors("require(version 2.0.1)").is_empty());
     assert!(!errors("require(version 3.0)").is_empty());
 }

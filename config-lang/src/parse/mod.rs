@@ -31,11 +31,19 @@ pub(crate) type PResult<'a, T> = IResult<&'a str, T, PError<'a>>;
 /// for everything that did not.
 pub fn parse_file(sources: &SourceMap, file: FileId) -> (ConfigFile, Vec<Diagnostic>) {
     let text = sources.file(file).text.as_str();
-    let p = Parser { src: text, file, diags: RefCell::new(Vec::new()) };
+    let p = Parser {
+        src: text,
+        file,
+        diags: RefCell::new(Vec::new()),
+    };
     let (statements, rest) = p.body(text, false);
     if !rest.is_empty() {
         // body() at top level only stops early on a stray closing token.
-        p.report(PError::at(rest, 1, format!("unexpected {}", describe(rest))));
+        p.report(PError::at(
+            rest,
+            1,
+            format!("unexpected {}", describe(rest)),
+        ));
     }
     let diags = p.diags.into_inner();
     (ConfigFile { statements }, diags)
@@ -57,7 +65,11 @@ pub(crate) struct Parser<'a> {
 
 /// What `->` may not be followed by, for the "expected element" message.
 fn ends_statement(i: &str) -> bool {
-    i.is_empty() || i.starts_with(';') || i.starts_with('}') || i.starts_with('|') || i.starts_with("->")
+    i.is_empty()
+        || i.starts_with(';')
+        || i.starts_with('}')
+        || i.starts_with('|')
+        || i.starts_with("->")
 }
 
 impl<'a> Parser<'a> {
@@ -190,13 +202,18 @@ impl<'a> Parser<'a> {
                             },
                         ));
                     }
-                    return Err(NomErr::Failure(PError::at(r, token::token_len(r), format!("expected '(' after '{word}'"))));
+                    return Err(NomErr::Failure(PError::at(
+                        r,
+                        token::token_len(r),
+                        format!("expected '(' after '{word}'"),
+                    )));
                 }
                 "connectiontunnel" => {
                     return Err(NomErr::Failure(PError::at(
                         i,
                         word.len(),
-                        "connection tunnels are not supported; connect the elements directly".to_string(),
+                        "connection tunnels are not supported; connect the elements directly"
+                            .to_string(),
                     )))
                 }
                 _ => {}
@@ -208,12 +225,21 @@ impl<'a> Parser<'a> {
     fn element_class(&self, start: &'a str, i: &'a str) -> PResult<'a, Statement> {
         let (i, ()) = self.ws(i)?;
         let (i, name) = match token::ident(i) {
-            Ok((r, n)) => (r, Ident { name: n.to_string(), span: self.span(i, r) }),
+            Ok((r, n)) => (
+                r,
+                Ident {
+                    name: n.to_string(),
+                    span: self.span(i, r),
+                },
+            ),
             Err(_) => {
                 return Err(NomErr::Failure(PError::at(
                     i,
                     token::token_len(i),
-                    format!("expected class name after 'elementclass', found {}", describe(i)),
+                    format!(
+                        "expected class name after 'elementclass', found {}",
+                        describe(i)
+                    ),
                 )))
             }
         };
@@ -221,18 +247,39 @@ impl<'a> Parser<'a> {
         if i.starts_with('{') {
             let (r, c) = self.compound(i)?;
             let span = self.span(start, r);
-            return Ok((r, Statement::ElementClass(ElementClass { name, body: ClassBody::Compound(c), span })));
+            return Ok((
+                r,
+                Statement::ElementClass(ElementClass {
+                    name,
+                    body: ClassBody::Compound(c),
+                    span,
+                }),
+            ));
         }
         match token::ident(i) {
             Ok((r, other)) => {
-                let syn = Ident { name: other.to_string(), span: self.span(i, r) };
+                let syn = Ident {
+                    name: other.to_string(),
+                    span: self.span(i, r),
+                };
                 let span = self.span(start, r);
-                Ok((r, Statement::ElementClass(ElementClass { name, body: ClassBody::Synonym(syn), span })))
+                Ok((
+                    r,
+                    Statement::ElementClass(ElementClass {
+                        name,
+                        body: ClassBody::Synonym(syn),
+                        span,
+                    }),
+                ))
             }
             Err(_) => Err(NomErr::Failure(PError::at(
                 i,
                 token::token_len(i),
-                format!("expected '{{' or a class name after 'elementclass {}', found {}", name.name, describe(i)),
+                format!(
+                    "expected '{{' or a class name after 'elementclass {}', found {}",
+                    name.name,
+                    describe(i)
+                ),
             ))),
         }
     }
@@ -253,7 +300,11 @@ impl<'a> Parser<'a> {
             } else {
                 let (r, formals) = self.formals(i)?;
                 let (body, r) = self.body(r, true);
-                overloads.push(Overload { formals, body, span: self.span(ov_start, r) });
+                overloads.push(Overload {
+                    formals,
+                    body,
+                    span: self.span(ov_start, r),
+                });
                 i = r;
             }
             if let Some(r) = i.strip_prefix("||") {
@@ -261,18 +312,32 @@ impl<'a> Parser<'a> {
                 continue;
             }
             if let Some(r) = i.strip_prefix('}') {
-                return Ok((r, CompoundClass { overloads, inherits_previous, span: self.span(open, r) }));
+                return Ok((
+                    r,
+                    CompoundClass {
+                        overloads,
+                        inherits_previous,
+                        span: self.span(open, r),
+                    },
+                ));
             }
             if i.is_empty() {
                 return Err(NomErr::Failure(
-                    PError::at(open, 1, "unclosed '{': this compound element never ends".to_string())
-                        .label("opened here"),
+                    PError::at(
+                        open,
+                        1,
+                        "unclosed '{': this compound element never ends".to_string(),
+                    )
+                    .label("opened here"),
                 ));
             }
             return Err(NomErr::Failure(PError::at(
                 i,
                 token::token_len(i),
-                format!("expected '}}' or '||' in compound element, found {}", describe(i)),
+                format!(
+                    "expected '}}' or '||' in compound element, found {}",
+                    describe(i)
+                ),
             )));
         }
     }
@@ -302,12 +367,21 @@ impl<'a> Parser<'a> {
                 _ => (i, None),
             };
             let (r, name) = match token::variable(r) {
-                Ok((after, v)) => (after, Ident { name: v.to_string(), span: self.span(r, after) }),
+                Ok((after, v)) => (
+                    after,
+                    Ident {
+                        name: v.to_string(),
+                        span: self.span(r, after),
+                    },
+                ),
                 Err(_) => {
                     return Err(NomErr::Failure(PError::at(
                         r,
                         token::token_len(r),
-                        format!("expected a formal parameter like '$name', found {}", describe(r)),
+                        format!(
+                            "expected a formal parameter like '$name', found {}",
+                            describe(r)
+                        ),
                     )))
                 }
             };
@@ -324,7 +398,10 @@ impl<'a> Parser<'a> {
             return Err(NomErr::Failure(PError::at(
                 r,
                 token::token_len(r),
-                format!("expected ',' or '|' after formal parameters, found {}", describe(r)),
+                format!(
+                    "expected ',' or '|' after formal parameters, found {}",
+                    describe(r)
+                ),
             )));
         }
     }
@@ -332,7 +409,13 @@ impl<'a> Parser<'a> {
     /// `( ... )` with balanced nesting; `i` starts at `(`.
     fn config(&self, i: &'a str) -> PResult<'a, ConfigText> {
         let (rest, inner) = token::config_body(i)?;
-        Ok((rest, ConfigText { text: inner.to_string(), span: self.span_len(inner, inner.len()) }))
+        Ok((
+            rest,
+            ConfigText {
+                text: inner.to_string(),
+                span: self.span_len(inner, inner.len()),
+            },
+        ))
     }
 
     fn port(&self, i: &'a str) -> PResult<'a, Option<Port>> {
@@ -340,7 +423,8 @@ impl<'a> Parser<'a> {
             return Ok((i, None));
         }
         let (r, ()) = self.ws(&i[1..])?;
-        let (r2, digits) = nom::character::complete::digit0::<&str, PError>(r).map_err(|_| unreachable_err(r))?;
+        let (r2, digits) =
+            nom::character::complete::digit0::<&str, PError>(r).map_err(|_| unreachable_err(r))?;
         if digits.is_empty() {
             return Err(NomErr::Failure(PError::at(
                 r,
@@ -350,13 +434,29 @@ impl<'a> Parser<'a> {
         }
         let number: u32 = match digits.parse() {
             Ok(n) if n < 65536 => n,
-            _ => return Err(NomErr::Failure(PError::at(r, digits.len(), "port number too large".to_string()))),
+            _ => {
+                return Err(NomErr::Failure(PError::at(
+                    r,
+                    digits.len(),
+                    "port number too large".to_string(),
+                )))
+            }
         };
         let (r3, ()) = self.ws(r2)?;
         if let Some(end) = r3.strip_prefix(']') {
-            return Ok((end, Some(Port { number, span: self.span(i, end) })));
+            return Ok((
+                end,
+                Some(Port {
+                    number,
+                    span: self.span(i, end),
+                }),
+            ));
         }
-        Err(NomErr::Failure(PError::at(r3, token::token_len(r3), format!("expected ']', found {}", describe(r3)))))
+        Err(NomErr::Failure(PError::at(
+            r3,
+            token::token_len(r3),
+            format!("expected ']', found {}", describe(r3)),
+        )))
     }
 
     /// A class after `::`: a name or an inline `{ ... }`.
@@ -366,7 +466,13 @@ impl<'a> Parser<'a> {
             return Ok((r, ClassRef::Inline(Box::new(c))));
         }
         match token::ident(i) {
-            Ok((r, n)) => Ok((r, ClassRef::Named(Ident { name: n.to_string(), span: self.span(i, r) }))),
+            Ok((r, n)) => Ok((
+                r,
+                ClassRef::Named(Ident {
+                    name: n.to_string(),
+                    span: self.span(i, r),
+                }),
+            )),
             Err(_) => Err(NomErr::Failure(PError::at(
                 i,
                 token::token_len(i),
@@ -395,12 +501,29 @@ impl<'a> Parser<'a> {
             let (r, c) = self.compound(i)?;
             let (r, config) = self.opt_config(r)?;
             let span = self.span(elem_start, r);
-            (r, ElementRef::Anonymous { class: ClassRef::Inline(Box::new(c)), config, span })
+            (
+                r,
+                ElementRef::Anonymous {
+                    class: ClassRef::Inline(Box::new(c)),
+                    config,
+                    span,
+                },
+            )
         } else {
             let (r, name) = match token::ident(i) {
-                Ok((r, n)) => (r, Ident { name: n.to_string(), span: self.span(i, r) }),
+                Ok((r, n)) => (
+                    r,
+                    Ident {
+                        name: n.to_string(),
+                        span: self.span(i, r),
+                    },
+                ),
                 Err(_) => {
-                    let what = if first { "expected a statement" } else { "expected an element after '->'" };
+                    let what = if first {
+                        "expected a statement"
+                    } else {
+                        "expected an element after '->'"
+                    };
                     return Err(NomErr::Failure(PError::at(
                         i,
                         token::token_len(i),
@@ -418,28 +541,62 @@ impl<'a> Parser<'a> {
                 let (r, class) = self.class_ref(c)?;
                 let (r, config) = self.opt_config(r)?;
                 let span = self.span(elem_start, r);
-                (r, ElementRef::Declared(Declaration { names: alloc::vec![name], class, config, span }))
+                (
+                    r,
+                    ElementRef::Declared(Declaration {
+                        names: alloc::vec![name],
+                        class,
+                        config,
+                        span,
+                    }),
+                )
             } else if after.starts_with('(') {
                 let (r, config) = self.config(after)?;
                 let span = self.span(elem_start, r);
-                (r, ElementRef::Anonymous { class: ClassRef::Named(name), config: Some(config), span })
+                (
+                    r,
+                    ElementRef::Anonymous {
+                        class: ClassRef::Named(name),
+                        config: Some(config),
+                        span,
+                    },
+                )
             } else {
                 (r, ElementRef::Name(name))
             }
         };
         let (after, ()) = self.ws(i)?;
-        let (i, output_port) = if after.starts_with('[') { self.port(after)? } else { (i, None) };
-        Ok((i, EndpointOrDecl::One(Endpoint { input_port, element, output_port })))
+        let (i, output_port) = if after.starts_with('[') {
+            self.port(after)?
+        } else {
+            (i, None)
+        };
+        Ok((
+            i,
+            EndpointOrDecl::One(Endpoint {
+                input_port,
+                element,
+                output_port,
+            }),
+        ))
     }
 
     /// `a, b, c :: Class(config)`; `after_first` starts at the first `,`.
-    fn multi_declaration(&self, start: &'a str, first: Ident, mut i: &'a str) -> PResult<'a, Declaration> {
+    fn multi_declaration(
+        &self,
+        start: &'a str,
+        first: Ident,
+        mut i: &'a str,
+    ) -> PResult<'a, Declaration> {
         let mut names = alloc::vec![first];
         while let Some(r) = i.strip_prefix(',') {
             let (r, ()) = self.ws(r)?;
             let after = match token::ident(r) {
                 Ok((after, n)) => {
-                    names.push(Ident { name: n.to_string(), span: self.span(r, after) });
+                    names.push(Ident {
+                        name: n.to_string(),
+                        span: self.span(r, after),
+                    });
                     after
                 }
                 Err(_) => {
@@ -457,13 +614,24 @@ impl<'a> Parser<'a> {
             return Err(NomErr::Failure(PError::at(
                 i,
                 token::token_len(i),
-                format!("expected '::' after a list of element names, found {}", describe(i)),
+                format!(
+                    "expected '::' after a list of element names, found {}",
+                    describe(i)
+                ),
             )));
         };
         let (c, ()) = self.ws(c)?;
         let (r, class) = self.class_ref(c)?;
         let (r, config) = self.opt_config(r)?;
-        Ok((r, Declaration { names, class, config, span: self.span(start, r) }))
+        Ok((
+            r,
+            Declaration {
+                names,
+                class,
+                config,
+                span: self.span(start, r),
+            },
+        ))
     }
 
     fn chain(&self, start: &'a str) -> PResult<'a, Statement> {
@@ -496,21 +664,33 @@ impl<'a> Parser<'a> {
         loop {
             let (after, ()) = self.ws(i)?;
             if after.starts_with("=>") {
-                return Err(NomErr::Failure(PError::at(after, 2, "'=>' connections are not supported; use '->'".to_string())));
+                return Err(NomErr::Failure(PError::at(
+                    after,
+                    2,
+                    "'=>' connections are not supported; use '->'".to_string(),
+                )));
             }
-            let Some(r) = after.strip_prefix("->") else { break };
+            let Some(r) = after.strip_prefix("->") else {
+                break;
+            };
             arrows.push(self.span_len(after, 2));
             let (r, ()) = self.ws(r)?;
             if ends_statement(r) {
                 return Err(NomErr::Failure(
-                    PError::at(r, token::token_len(r), format!("expected an element after '->', found {}", describe(r)))
-                        .label("the connection ends here"),
+                    PError::at(
+                        r,
+                        token::token_len(r),
+                        format!("expected an element after '->', found {}", describe(r)),
+                    )
+                    .label("the connection ends here"),
                 ));
             }
             let (r, e) = self.endpoint(r, false)?;
             match e {
                 EndpointOrDecl::One(e) => endpoints.push(e),
-                EndpointOrDecl::Multi(_) => unreachable!("only the first endpoint may declare several names"),
+                EndpointOrDecl::Multi(_) => {
+                    unreachable!("only the first endpoint may declare several names")
+                }
             }
             i = r;
         }
@@ -529,7 +709,13 @@ impl<'a> Parser<'a> {
             if let ElementRef::Declared(d) = e.element {
                 return Ok((i, Statement::Declaration(d)));
             }
-            return Ok((i, Statement::Chain(Chain { endpoints: alloc::vec![e], arrows })));
+            return Ok((
+                i,
+                Statement::Chain(Chain {
+                    endpoints: alloc::vec![e],
+                    arrows,
+                }),
+            ));
         }
         Ok((i, Statement::Chain(Chain { endpoints, arrows })))
     }

@@ -3,7 +3,11 @@ use alloc::string::String;
 
 fn parse_ok(text: &str) -> ConfigFile {
     let (sm, f, d) = parse_str("t.click", text);
-    assert!(d.is_empty(), "unexpected errors:\n{}", crate::diag::render_all(&d, &sm));
+    assert!(
+        d.is_empty(),
+        "unexpected errors:\n{}",
+        crate::diag::render_all(&d, &sm)
+    );
     f
 }
 
@@ -18,7 +22,10 @@ fn declarations_and_chains() {
     assert_eq!(f.statements.len(), 3);
     match &f.statements[1] {
         Statement::Declaration(d) => {
-            assert_eq!(d.names.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+            assert_eq!(
+                d.names.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
+                ["a", "b"]
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -31,7 +38,9 @@ fn declarations_and_chains() {
 #[test]
 fn ports_on_both_sides_and_inline_declarations() {
     let f = parse_ok("c :: Classifier(12/0800, -); c [1] -> [0] q :: Queue(100) -> Discard;");
-    let Statement::Chain(ch) = &f.statements[1] else { panic!() };
+    let Statement::Chain(ch) = &f.statements[1] else {
+        panic!()
+    };
     assert_eq!(ch.endpoints[0].output_port.unwrap().number, 1);
     assert_eq!(ch.endpoints[1].input_port.unwrap().number, 0);
     assert!(matches!(ch.endpoints[1].element, ElementRef::Declared(_)));
@@ -40,7 +49,9 @@ fn ports_on_both_sides_and_inline_declarations() {
 #[test]
 fn config_strings_keep_their_text() {
     let f = parse_ok(r#"p :: Print("a, (b)", MAXLENGTH 4) // x"#);
-    let Statement::Declaration(d) = &f.statements[0] else { panic!() };
+    let Statement::Declaration(d) = &f.statements[0] else {
+        panic!()
+    };
     assert_eq!(d.config.as_ref().unwrap().text, r#""a, (b)", MAXLENGTH 4"#);
 }
 
@@ -50,8 +61,12 @@ fn compound_classes_with_formals_and_overloads() {
         "elementclass Shaper { $rate, BURST $b | input -> BandwidthShaper($rate) -> output || input -> output }\n\
          x :: Shaper(1Mbps, BURST 3);",
     );
-    let Statement::ElementClass(ec) = &f.statements[0] else { panic!() };
-    let ClassBody::Compound(c) = &ec.body else { panic!() };
+    let Statement::ElementClass(ec) = &f.statements[0] else {
+        panic!()
+    };
+    let ClassBody::Compound(c) = &ec.body else {
+        panic!()
+    };
     assert_eq!(c.overloads.len(), 2);
     assert_eq!(c.overloads[0].formals.len(), 2);
     assert_eq!(c.overloads[0].formals[1].keyword.as_deref(), Some("BURST"));
@@ -65,7 +80,8 @@ fn inline_compounds_and_synonyms() {
 
 #[test]
 fn define_and_require() {
-    let f = parse_ok("define($DEV eth0, $N 10); require(package clickos)\nFromDevice($DEV) -> Discard");
+    let f =
+        parse_ok("define($DEV eth0, $N 10); require(package clickos)\nFromDevice($DEV) -> Discard");
     assert!(matches!(f.statements[0], Statement::Define(_)));
     assert!(matches!(f.statements[1], Statement::Require(_)));
 }
@@ -78,25 +94,46 @@ fn semicolons_are_optional_between_statements() {
 
 #[test]
 fn missing_element_after_arrow() {
-    assert_eq!(errors("a :: Idle;\na -> ;"), ["t.click:2:6: error: expected an element after '->', found ';'"]);
+    assert_eq!(
+        errors("a :: Idle;\na -> ;"),
+        ["t.click:2:6: error: expected an element after '->', found ';'"]
+    );
 }
 
 #[test]
 fn unterminated_comment_and_unclosed_paren() {
-    assert_eq!(errors("a :: Idle;\n/* never\nends"), ["t.click:2:1: error: unterminated comment"]);
-    assert_eq!(errors("a :: Counter(1,\n b;"), ["t.click:1:13: error: unclosed '(': the configuration string never ends"]);
+    assert_eq!(
+        errors("a :: Idle;\n/* never\nends"),
+        ["t.click:2:1: error: unterminated comment"]
+    );
+    assert_eq!(
+        errors("a :: Counter(1,\n b;"),
+        ["t.click:1:13: error: unclosed '(': the configuration string never ends"]
+    );
 }
 
 #[test]
 fn bad_port() {
-    assert_eq!(errors("a :: Idle; a [x] -> Discard;"), ["t.click:1:15: error: expected a port number, found 'x'"]);
-    assert_eq!(errors("a :: Idle; a [1 -> Discard;"), ["t.click:1:17: error: expected ']', found '->'"]);
+    assert_eq!(
+        errors("a :: Idle; a [x] -> Discard;"),
+        ["t.click:1:15: error: expected a port number, found 'x'"]
+    );
+    assert_eq!(
+        errors("a :: Idle; a [1 -> Discard;"),
+        ["t.click:1:17: error: expected ']', found '->'"]
+    );
 }
 
 #[test]
 fn several_independent_errors_are_all_reported() {
     let e = errors("a :: Idle;\na -> ;\nb :: Counter;\nb [z] -> Discard;\nb -> Discard;\n");
-    assert_eq!(e, ["t.click:2:6: error: expected an element after '->', found ';'", "t.click:4:4: error: expected a port number, found 'z'"]);
+    assert_eq!(
+        e,
+        [
+            "t.click:2:6: error: expected an element after '->', found ';'",
+            "t.click:4:4: error: expected a port number, found 'z'"
+        ]
+    );
 }
 
 #[test]
@@ -110,19 +147,53 @@ fn recovery_inside_compound_bodies() {
 #[test]
 fn unclosed_compound() {
     let e = errors("elementclass X {\n input -> output\n");
-    assert_eq!(e, ["t.click:1:16: error: unclosed '{': this compound element never ends"]);
+    assert_eq!(
+        e,
+        ["t.click:1:16: error: unclosed '{': this compound element never ends"]
+    );
 }
 
 #[test]
 fn stray_tokens() {
-    assert_eq!(errors("a :: Idle ) ;"), ["t.click:1:11: error: expected ';' or '->', found ')'"]);
-    assert_eq!(errors("a :: Idle [0];"), ["t.click:1:11: error: output port with nothing connected to it"]);
+    assert_eq!(
+        errors("a :: Idle ) ;"),
+        ["t.click:1:11: error: expected ';' or '->', found ')'"]
+    );
+    assert_eq!(
+        errors("a :: Idle [0];"),
+        ["t.click:1:11: error: output port with nothing connected to it"]
+    );
     assert_eq!(errors("a, b :: Idle -> Discard;"), ["t.click:1:14: error: a declaration of several elements cannot be connected; connect each one by name"]);
 }
 
 #[test]
 fn never_panics_on_odd_bytes() {
-    for s in ["", "(", ")", "[", "]]", "->", "::", "{", "}", "||", "|", "$", "\"", "'", "\\<", "a [", "a :: {", "elementclass", "define(", "a -> b [", "\u{00e9}", "a/", "#", "a :: B(\"\\"] {
+    for s in [
+        "",
+        "(",
+        ")",
+        "[",
+        "]]",
+        "->",
+        "::",
+        "{",
+        "}",
+        "||",
+        "|",
+        "$",
+        "\"",
+        "'",
+        "\\<",
+        "a [",
+        "a :: {",
+        "elementclass",
+        "define(",
+        "a -> b [",
+        "\u{00e9}",
+        "a/",
+        "#",
+        "a :: B(\"\\",
+    ] {
         let _ = parse_str("t.click", s);
     }
 }

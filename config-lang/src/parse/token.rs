@@ -25,7 +25,12 @@ pub struct PError<'a> {
 
 impl<'a> PError<'a> {
     pub fn at(at: &'a str, len: usize, message: String) -> PError<'a> {
-        PError { at, len, message, label: None }
+        PError {
+            at,
+            len,
+            message,
+            label: None,
+        }
     }
 
     pub fn label(mut self, label: &'static str) -> PError<'a> {
@@ -79,12 +84,17 @@ pub fn ident(i: &str) -> PResult<'_, &str> {
 pub fn is_keyword(w: &str) -> bool {
     let mut cs = w.chars();
     matches!(cs.next(), Some(c) if c.is_ascii_uppercase() || c == '_')
-        && w.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == ':')
+        && w.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == ':')
 }
 
 /// `$name`; returns the name without `$`.
 pub fn variable(i: &str) -> PResult<'_, &str> {
-    let (r, whole) = recognize(pair(tag("$"), take_while1(|c: char| c.is_ascii_alphanumeric() || c == '_'))).parse(i)?;
+    let (r, whole) = recognize(pair(
+        tag("$"),
+        take_while1(|c: char| c.is_ascii_alphanumeric() || c == '_'),
+    ))
+    .parse(i)?;
     Ok((r, &whole[1..]))
 }
 
@@ -101,7 +111,8 @@ pub fn skip_ws<'a>(src: &'a str, mut i: &'a str) -> PResult<'a, ()> {
                 Some(n) => i = &r[n + 2..],
                 None => {
                     return Err(NomErr::Failure(
-                        PError::at(i, 2, "unterminated comment".into()).label("this '/*' has no matching '*/'"),
+                        PError::at(i, 2, "unterminated comment".into())
+                            .label("this '/*' has no matching '*/'"),
                     ))
                 }
             }
@@ -115,7 +126,11 @@ pub fn skip_ws<'a>(src: &'a str, mut i: &'a str) -> PResult<'a, ()> {
 
 fn at_line_start(src: &str, i: &str) -> bool {
     let off = i.as_ptr() as usize - src.as_ptr() as usize;
-    src[..off].chars().rev().take_while(|c| *c != '\n').all(|c| c == ' ' || c == '\t')
+    src[..off]
+        .chars()
+        .rev()
+        .take_while(|c| *c != '\n')
+        .all(|c| c == ' ' || c == '\t')
 }
 
 /// The inside of a parenthesized configuration string; `i` starts at `(`. Parentheses nest;
@@ -144,8 +159,10 @@ pub fn config_body(i: &str) -> PResult<'_, &str> {
                     k += 1;
                 }
                 if k >= b.len() {
-                    return Err(NomErr::Failure(PError::at(&i[start..], 1, "unterminated string".into())
-                        .label("this '\"' is never closed")));
+                    return Err(NomErr::Failure(
+                        PError::at(&i[start..], 1, "unterminated string".into())
+                            .label("this '\"' is never closed"),
+                    ));
                 }
             }
             b'\'' => {
@@ -153,8 +170,10 @@ pub fn config_body(i: &str) -> PResult<'_, &str> {
                 match i[k + 1..].find('\'') {
                     Some(n) => k += n + 1,
                     None => {
-                        return Err(NomErr::Failure(PError::at(&i[start..], 1, "unterminated string".into())
-                            .label("this \"'\" is never closed")))
+                        return Err(NomErr::Failure(
+                            PError::at(&i[start..], 1, "unterminated string".into())
+                                .label("this \"'\" is never closed"),
+                        ))
                     }
                 }
             }
@@ -165,8 +184,10 @@ pub fn config_body(i: &str) -> PResult<'_, &str> {
             b'/' if b.get(k + 1) == Some(&b'*') => match i[k + 2..].find("*/") {
                 Some(n) => k += n + 3,
                 None => {
-                    return Err(NomErr::Failure(PError::at(&i[k..], 2, "unterminated comment".into())
-                        .label("this '/*' has no matching '*/'")))
+                    return Err(NomErr::Failure(
+                        PError::at(&i[k..], 2, "unterminated comment".into())
+                            .label("this '/*' has no matching '*/'"),
+                    ))
                 }
             },
             b'\\' if b.get(k + 1) == Some(&b'<') => {
@@ -178,7 +199,14 @@ pub fn config_body(i: &str) -> PResult<'_, &str> {
         }
         k += 1;
     }
-    Err(NomErr::Failure(PError::at(i, 1, "unclosed '(': the configuration string never ends".into()).label("opened here")))
+    Err(NomErr::Failure(
+        PError::at(
+            i,
+            1,
+            "unclosed '(': the configuration string never ends".into(),
+        )
+        .label("opened here"),
+    ))
 }
 
 /// Length of the token at the start of `i`, for underlining it.

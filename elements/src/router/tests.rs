@@ -1,45 +1,7 @@
-use alloc::boxed::Box;
-use alloc::string::String;
-use alloc::vec::Vec;
-
 use super::*;
 use crate::library;
-use crate::platform::TestPlatform;
 
-fn router(cfg: &str) -> Router {
-    let loaded = config_lang::load("t.click", cfg, &[]);
-    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics());
-    match build(
-        loaded.graph.as_ref().unwrap(),
-        &library::registry(),
-        Some(Box::new(TestPlatform::default())),
-        cfg,
-    ) {
-        Ok(r) => r,
-        Err(e) => panic!(
-            "{}",
-            config_lang::diag::render_all(&e.diagnostics, &loaded.sources)
-        ),
-    }
-}
-
-fn build_errors(cfg: &str) -> Vec<String> {
-    let loaded = config_lang::load("t.click", cfg, &[]);
-    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics());
-    match build(
-        loaded.graph.as_ref().unwrap(),
-        &library::registry(),
-        None,
-        cfg,
-    ) {
-        Ok(_) => Vec::new(),
-        Err(e) => e
-            .diagnostics
-            .iter()
-            .map(|d| d.one_line(&loaded.sources))
-            .collect(),
-    }
-}
+use crate::testing::{build_errors, router};
 
 #[test]
 fn source_counter_discard() {

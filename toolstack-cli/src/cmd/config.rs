@@ -32,7 +32,12 @@ fn load_checked(a: &ConfigArgs) -> Result<Loaded, Failure> {
 pub fn check(a: &ConfigArgs) -> Result<(), Failure> {
     let loaded = load_checked(a)?;
     let g = loaded.graph.as_ref().expect("no errors");
-    println!("{}: ok ({} elements, {} connections)", loaded.sources.file(config_lang::FileId(0)).name, g.elements.len(), g.connections.len());
+    println!(
+        "{}: ok ({} elements, {} connections)",
+        loaded.sources.file(config_lang::FileId(0)).name,
+        g.elements.len(),
+        g.connections.len()
+    );
     Ok(())
 }
 
