@@ -157,7 +157,7 @@ mod tests {
     #[test]
     fn capture_sees_injected_packets() {
         let got = run_packets(
-            "i :: Null -> c :: Counter -> cap :: Capture;",
+            "Idle -> i :: Null -> c :: Counter -> cap :: Capture;",
             "i",
             &[b"\x01\x02", b"\x03"],
             &["cap"],
