@@ -22,11 +22,32 @@ pub struct ConfigText {
     pub span: Span,
 }
 
-/// A port number in brackets: `[1]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Port {
-    pub number: u32,
+/// Ports in brackets: `[1]`, a list `[0, 2]`, a range `[0-3]`, or an expandable list (`[]`,
+/// `[1,]`, `[3-]`) that grows to match the other side of a connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortSpec {
+    pub ports: Vec<u32>,
+    /// More ports follow the listed ones, numbered from `next`, as many as needed.
+    pub expandable: Option<u32>,
     pub span: Span,
+}
+
+impl PortSpec {
+    pub fn single(number: u32, span: Span) -> PortSpec {
+        PortSpec {
+            ports: alloc::vec![number],
+            expandable: None,
+            span,
+        }
+    }
+
+    /// The port when the spec names exactly one.
+    pub fn as_single(&self) -> Option<u32> {
+        match (self.ports.as_slice(), self.expandable) {
+            ([p], None) => Some(*p),
+            _ => None,
+        }
+    }
 }
 
 /// A class named or defined in place.
@@ -84,17 +105,25 @@ impl ElementRef {
 /// `[in] element [out]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
-    pub input_port: Option<Port>,
+    pub input_ports: Option<PortSpec>,
     pub element: ElementRef,
-    pub output_port: Option<Port>,
+    pub output_ports: Option<PortSpec>,
 }
 
-/// `a -> b -> c`, or a lone element (`Idle;`).
+/// `->` or `=>` (which also allows many-to-many connections).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Arrow {
+    pub span: Span,
+    pub many_to_many: bool,
+}
+
+/// `a -> b -> c`, `a, b -> c`, `x [0, 1] => y, z`, or a lone element (`Idle;`). Each side of an
+/// arrow is a comma list of endpoints.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Chain {
-    pub endpoints: Vec<Endpoint>,
-    /// Span of each `->`; `arrows[i]` joins `endpoints[i]` and `endpoints[i + 1]`.
-    pub arrows: Vec<Span>,
+    pub sides: Vec<Vec<Endpoint>>,
+    /// `arrows[i]` joins `sides[i]` and `sides[i + 1]`.
+    pub arrows: Vec<Arrow>,
 }
 
 /// A formal parameter of a compound class: `$rate` or `KEYWORD $rate`.

@@ -21,7 +21,8 @@ use crate::graph::{FlatConnection, FlatElement, FlatGraph, Requirement};
 use crate::source::{SourceMap, Span};
 
 /// Packages a `require(package ...)` may name; ClickOS-rs links every element it has.
-pub const PROVIDED_PACKAGES: &[&str] = &["clickos", "clickos-rs"];
+/// `compact_config` is a driver feature every Click driver provides.
+pub const PROVIDED_PACKAGES: &[&str] = &["clickos", "clickos-rs", "compact_config"];
 /// The Click language version this implementation follows.
 pub const CLICK_VERSION: &str = "2.1";
 
@@ -338,7 +339,7 @@ impl<'s> Flattener<'s> {
             match st {
                 Statement::Declaration(d) => declare(d, &mut self.diags),
                 Statement::Chain(c) => {
-                    for e in &c.endpoints {
+                    for e in c.sides.iter().flatten() {
                         if let ElementRef::Declared(d) = &e.element {
                             declare(d, &mut self.diags);
                         }
@@ -351,9 +352,10 @@ impl<'s> Flattener<'s> {
         // Instances in source order, with Click's anonymous numbering; and for each chain, which
         // instance (or pseudo element) each endpoint is.
         let mut instances: Vec<Instance<'t>> = Vec::new();
-        let mut counter = if tunnel.is_some() { 2 } else { 0 };
+        // Click counts elements of the scope; in a compound, `input` and `output` do not count.
+        let mut counter = 0usize;
         let mut by_name: HashMap<String, usize> = HashMap::new();
-        let mut chain_refs: Vec<Vec<Option<EndpointRef>>> = Vec::new();
+        let mut chain_refs: Vec<Vec<Vec<Option<EndpointRef>>>> = Vec::new();
         for st in stmts {
             match st {
                 Statement::Declaration(d) => {
@@ -373,65 +375,20 @@ impl<'s> Flattener<'s> {
                 }
                 Statement::Chain(c) => {
                     let mut refs = Vec::new();
-                    for e in &c.endpoints {
-                        let r = match &e.element {
-                            ElementRef::Declared(d) => {
-                                counter += 1;
-                                let n = &d.names[0];
-                                if !by_name.contains_key(&n.name) {
-                                    by_name.insert(n.name.clone(), instances.len());
-                                    instances.push(Instance {
-                                        local_name: n.name.clone(),
-                                        class: InstanceClass::Ref(&d.class),
-                                        config: d.config.as_ref(),
-                                        span: d.span,
-                                    });
-                                }
-                                Some(EndpointRef::Named(n.name.clone()))
-                            }
-                            ElementRef::Anonymous {
-                                class,
-                                config,
-                                span,
-                            } => {
-                                counter += 1;
-                                let base = match class {
-                                    ClassRef::Named(i) => i.name.as_str(),
-                                    ClassRef::Inline(_) => "",
-                                };
-                                let name = format!("{base}@{counter}");
-                                by_name.insert(name.clone(), instances.len());
-                                instances.push(Instance {
-                                    local_name: name.clone(),
-                                    class: InstanceClass::Ref(class),
-                                    config: config.as_ref(),
-                                    span: *span,
-                                });
-                                Some(EndpointRef::Named(name))
-                            }
-                            ElementRef::Name(id) => {
-                                if declared.contains_key(id.name.as_str()) {
-                                    Some(EndpointRef::Named(id.name.clone()))
-                                } else if tunnel.is_some() && id.name == "input" {
-                                    Some(EndpointRef::Input)
-                                } else if tunnel.is_some() && id.name == "output" {
-                                    Some(EndpointRef::Output)
-                                } else {
-                                    // A class used anonymously: `-> Discard`.
-                                    counter += 1;
-                                    let name = format!("{}@{counter}", id.name);
-                                    by_name.insert(name.clone(), instances.len());
-                                    instances.push(Instance {
-                                        local_name: name.clone(),
-                                        class: InstanceClass::Bare(id),
-                                        config: None,
-                                        span: id.span,
-                                    });
-                                    Some(EndpointRef::Named(name))
-                                }
-                            }
-                        };
-                        refs.push(r);
+                    for side in &c.sides {
+                        let mut side_refs = Vec::new();
+                        for e in side {
+                            let r = self.endpoint_ref(
+                                e,
+                                &declared,
+                                &mut by_name,
+                                &mut instances,
+                                &mut counter,
+                                tunnel.is_some(),
+                            );
+                            side_refs.push(r);
+                        }
+                        refs.push(side_refs);
                     }
                     chain_refs.push(refs);
                 }
@@ -439,11 +396,37 @@ impl<'s> Flattener<'s> {
             }
         }
 
+        // How many ports of each instance the body uses: compound overloads are chosen by it.
+        let mut usage: HashMap<String, (u32, u32)> = HashMap::new();
+        for (st, refs) in stmts
+            .iter()
+            .filter(|s| matches!(s, Statement::Chain(_)))
+            .zip(&chain_refs)
+        {
+            let Statement::Chain(c) = st else { continue };
+            for (k, arrow) in c.arrows.iter().enumerate() {
+                let Ok(pairs) = compute_pairs(&c.sides[k], &c.sides[k + 1], arrow) else {
+                    continue;
+                };
+                for ((li, lp), (ri, rp)) in pairs {
+                    if let Some(EndpointRef::Named(n)) = &refs[k][li] {
+                        let u = usage.entry(n.clone()).or_default();
+                        u.1 = u.1.max(lp + 1);
+                    }
+                    if let Some(EndpointRef::Named(n)) = &refs[k + 1][ri] {
+                        let u = usage.entry(n.clone()).or_default();
+                        u.0 = u.0.max(rp + 1);
+                    }
+                }
+            }
+        }
+
         // Create the elements.
         let mut entries: HashMap<String, Entry> = HashMap::new();
         for inst in &instances {
             let full = format!("{prefix}{}", inst.local_name);
-            let entry = self.instantiate(inst, &full, &scope, vars);
+            let used = usage.get(&inst.local_name).copied().unwrap_or_default();
+            let entry = self.instantiate(inst, &full, &scope, vars, used);
             if let Some(e) = entry {
                 entries.insert(inst.local_name.clone(), e);
             }
@@ -459,50 +442,179 @@ impl<'s> Flattener<'s> {
             let Statement::Chain(c) = st else { continue };
             let refs = refs_iter.next().expect("one refs list per chain");
             for (k, arrow) in c.arrows.iter().enumerate() {
-                let (from_ep, to_ep) = (&c.endpoints[k], &c.endpoints[k + 1]);
-                let from = refs[k].as_ref().and_then(|r| r.entry(&entries));
-                let to = refs[k + 1].as_ref().and_then(|r| r.entry(&entries));
-                let (Some(from), Some(to)) = (from, to) else {
+                let Some(pairs) = self.pair_slots(&c.sides[k], &c.sides[k + 1], arrow) else {
                     continue;
                 };
-                let from_node = match from {
-                    Entry::Node { as_source, .. } => as_source,
-                    Entry::Input(t) => Node::TunnelIn(t),
-                    Entry::Output(_) => {
-                        self.error("'output' cannot be the source of a connection", from_ep.element.span())
-                            .notes
-                            .push("inside a compound element, 'output' is where packets leave: connect 'x -> output'".into());
+                for ((li, lp), (ri, rp)) in pairs {
+                    let (from_ep, to_ep) = (&c.sides[k][li], &c.sides[k + 1][ri]);
+                    let from = refs[k][li].as_ref().and_then(|r| r.entry(&entries));
+                    let to = refs[k + 1][ri].as_ref().and_then(|r| r.entry(&entries));
+                    let (Some(from), Some(to)) = (from, to) else {
                         continue;
-                    }
-                };
-                let to_node = match to {
-                    Entry::Node { as_dest, .. } => as_dest,
-                    Entry::Output(t) => Node::TunnelOut(t),
-                    Entry::Input(_) => {
-                        self.error("'input' cannot be the destination of a connection", to_ep.element.span())
-                            .notes
-                            .push("inside a compound element, 'input' is where packets arrive: connect 'input -> x'".into());
-                        continue;
-                    }
-                };
-                let from_port = from_ep.output_port.map_or(0, |p| p.number);
-                let to_port = to_ep.input_port.map_or(0, |p| p.number);
-                if let Node::TunnelIn(t) = from_node {
-                    self.tunnels[t].ninputs = self.tunnels[t].ninputs.max(from_port + 1);
+                    };
+                    self.connect(from, from_ep, lp, to, to_ep, rp, arrow.span);
                 }
-                if let Node::TunnelOut(t) = to_node {
-                    self.tunnels[t].noutputs = self.tunnels[t].noutputs.max(to_port + 1);
-                }
-                let span = from_ep.element.span().to(to_ep.element.span()).to(*arrow);
-                self.conns.push(RawConnection {
-                    from: from_node,
-                    from_port,
-                    to: to_node,
-                    to_port,
-                    span,
-                });
             }
         }
+    }
+
+    /// Resolves one endpoint of a chain to the instance (or pseudo element) it names, creating an
+    /// anonymous instance where the endpoint is one.
+    #[allow(clippy::too_many_arguments)]
+    fn endpoint_ref<'t>(
+        &mut self,
+        e: &'t Endpoint,
+        declared: &HashMap<&str, Span>,
+        by_name: &mut HashMap<String, usize>,
+        instances: &mut Vec<Instance<'t>>,
+        counter: &mut usize,
+        in_compound: bool,
+    ) -> Option<EndpointRef> {
+        // Click's anonymous name: Class@N, N = elements so far + 1, bumped past names in use.
+        let mut anon_name = |base: &str, by_name: &HashMap<String, usize>| {
+            *counter += 1;
+            let mut n = *counter;
+            loop {
+                let name = format!("{base}@{n}");
+                if !by_name.contains_key(&name) && !declared.contains_key(name.as_str()) {
+                    return name;
+                }
+                n += 1;
+            }
+        };
+        match &e.element {
+            ElementRef::Declared(d) => {
+                *counter += 1;
+                let n = &d.names[0];
+                if !by_name.contains_key(&n.name) {
+                    by_name.insert(n.name.clone(), instances.len());
+                    instances.push(Instance {
+                        local_name: n.name.clone(),
+                        class: InstanceClass::Ref(&d.class),
+                        config: d.config.as_ref(),
+                        span: d.span,
+                    });
+                }
+                Some(EndpointRef::Named(n.name.clone()))
+            }
+            ElementRef::Anonymous {
+                class,
+                config,
+                span,
+            } => {
+                let base = match class {
+                    ClassRef::Named(i) => i.name.as_str(),
+                    ClassRef::Inline(_) => "",
+                };
+                let name = anon_name(base, by_name);
+                by_name.insert(name.clone(), instances.len());
+                instances.push(Instance {
+                    local_name: name.clone(),
+                    class: InstanceClass::Ref(class),
+                    config: config.as_ref(),
+                    span: *span,
+                });
+                Some(EndpointRef::Named(name))
+            }
+            ElementRef::Name(id) => {
+                if let Some(decl) = declared.get(id.name.as_str()) {
+                    if decl.start > id.span.start && !by_name.contains_key(&id.name) {
+                        let (f, l, c) = self.sources.location(*decl);
+                        self.error(
+                            format!("element '{}' is used before its declaration", id.name),
+                            id.span,
+                        )
+                        .notes
+                        .push(format!(
+                            "declared later, at {f}:{l}:{c}; Click needs declarations first"
+                        ));
+                    }
+                    Some(EndpointRef::Named(id.name.clone()))
+                } else if in_compound && id.name == "input" {
+                    Some(EndpointRef::Input)
+                } else if in_compound && id.name == "output" {
+                    Some(EndpointRef::Output)
+                } else {
+                    // A class used anonymously: `-> Discard`.
+                    let name = anon_name(&id.name, by_name);
+                    by_name.insert(name.clone(), instances.len());
+                    instances.push(Instance {
+                        local_name: name.clone(),
+                        class: InstanceClass::Bare(id),
+                        config: None,
+                        span: id.span,
+                    });
+                    Some(EndpointRef::Named(name))
+                }
+            }
+        }
+    }
+
+    /// [`compute_pairs`], reporting what is wrong at the arrow.
+    fn pair_slots(
+        &mut self,
+        left: &[Endpoint],
+        right: &[Endpoint],
+        arrow: &Arrow,
+    ) -> Option<Vec<SlotPair>> {
+        match compute_pairs(left, right, arrow) {
+            Ok(p) => Some(p),
+            Err((msg, note)) => {
+                let d = self.error(msg, arrow.span);
+                if let Some(n) = note {
+                    d.notes.push(n);
+                }
+                None
+            }
+        }
+    }
+
+    /// One connection between two resolved endpoints.
+    #[allow(clippy::too_many_arguments)]
+    fn connect(
+        &mut self,
+        from: Entry,
+        from_ep: &Endpoint,
+        from_port: u32,
+        to: Entry,
+        to_ep: &Endpoint,
+        to_port: u32,
+        arrow: Span,
+    ) {
+        let from_node = match from {
+            Entry::Node { as_source, .. } => as_source,
+            Entry::Input(t) => Node::TunnelIn(t),
+            Entry::Output(_) => {
+                self.error("'output' cannot be the source of a connection", from_ep.element.span())
+                    .notes
+                    .push("inside a compound element, 'output' is where packets leave: connect 'x -> output'".into());
+                return;
+            }
+        };
+        let to_node = match to {
+            Entry::Node { as_dest, .. } => as_dest,
+            Entry::Output(t) => Node::TunnelOut(t),
+            Entry::Input(_) => {
+                self.error("'input' cannot be the destination of a connection", to_ep.element.span())
+                    .notes
+                    .push("inside a compound element, 'input' is where packets arrive: connect 'input -> x'".into());
+                return;
+            }
+        };
+        if let Node::TunnelIn(t) = from_node {
+            self.tunnels[t].ninputs = self.tunnels[t].ninputs.max(from_port + 1);
+        }
+        if let Node::TunnelOut(t) = to_node {
+            self.tunnels[t].noutputs = self.tunnels[t].noutputs.max(to_port + 1);
+        }
+        let span = from_ep.element.span().to(to_ep.element.span()).to(arrow);
+        self.conns.push(RawConnection {
+            from: from_node,
+            from_port,
+            to: to_node,
+            to_port,
+            span,
+        });
     }
 
     fn where_(&self, span: Span, what: &str) -> String {
@@ -533,6 +645,22 @@ impl<'s> Flattener<'s> {
                 None => ClassEntry::Primitive(other.name.clone()),
             },
             ClassBody::Compound(c) => {
+                // Compound ports are numbered without gaps: input 2 needs inputs 0 and 1.
+                for ov in &c.overloads {
+                    let (ins, outs) = overload_port_sets(ov);
+                    for (dir, used) in [("input", &ins), ("output", &outs)] {
+                        if let Some(missing) = (0..used.len() as u32).find(|p| !used.contains(p)) {
+                            let top = used.last().copied().unwrap_or(0);
+                            self.error(
+                                format!(
+                                    "compound class '{}' uses {dir} {top} but not {dir} {missing}",
+                                    ec.name.name
+                                ),
+                                ov.span,
+                            );
+                        }
+                    }
+                }
                 let mut overloads: Vec<(&'t Overload, Rc<Scope<'t>>)> =
                     c.overloads.iter().map(|o| (o, def_scope.clone())).collect();
                 if c.inherits_previous {
@@ -569,6 +697,7 @@ impl<'s> Flattener<'s> {
         full: &str,
         scope: &Rc<Scope<'t>>,
         vars: &Vars,
+        used_ports: (u32, u32),
     ) -> Option<Entry> {
         let raw_config = inst.config.map_or("", |c| c.text.as_str());
         let config = vars.substitute(raw_config);
@@ -623,11 +752,19 @@ impl<'s> Flattener<'s> {
         }
         // Choose the overload whose formals take the arguments given.
         let given = args::split(&config);
+        // The first overload that takes these arguments and has the ports the instance uses;
+        // failing that, the first that takes the arguments (its port errors are then reported).
         let mut chosen = None;
         for (ov, def_scope) in overloads {
             if let Some(bound) = bind_formals(&ov.formals, &given) {
-                chosen = Some((*ov, def_scope.clone(), bound));
-                break;
+                let (nin, nout) = overload_ports(ov);
+                let fits = nin >= used_ports.0 && nout >= used_ports.1;
+                if fits || chosen.is_none() {
+                    chosen = Some((*ov, def_scope.clone(), bound));
+                }
+                if fits {
+                    break;
+                }
             }
         }
         let Some((ov, def_scope, bound)) = chosen else {
@@ -838,6 +975,159 @@ fn bind_formals(formals: &[Formal], given: &[args::RawArg]) -> Option<Vec<(Strin
         out.push((f.name.name.clone(), kw_vals.remove(k).unwrap_or_default()));
     }
     Some(out)
+}
+
+/// Which output slots meet which input slots across one arrow, as Click lays them out:
+/// every port of every endpoint is a slot; one slot on a side fans out to (or in from) all
+/// slots of the other; otherwise the slots pair up in order, which needs `=>`. An expandable
+/// list (`[]`, `[1,]`) grows to match the other side. Returns (endpoint, port) pairs.
+fn compute_pairs(
+    left: &[Endpoint],
+    right: &[Endpoint],
+    arrow: &Arrow,
+) -> Result<Vec<SlotPair>, (String, Option<String>)> {
+    struct Side {
+        fixed: Vec<(usize, u32)>,
+        /// (insert position in `fixed`, endpoint, next port)
+        expand: Option<(usize, usize, u32)>,
+    }
+    let layout =
+        |side: &[Endpoint], outputs: bool, other_slots: usize| -> Result<Side, &'static str> {
+            let mut fixed = Vec::new();
+            let mut expand = None;
+            if arrow.many_to_many && side.len() == 1 && other_slots > 1 {
+                let spec = if outputs {
+                    &side[0].output_ports
+                } else {
+                    &side[0].input_ports
+                };
+                if spec.is_none() {
+                    return Ok(Side {
+                        fixed,
+                        expand: Some((0, 0, 0)),
+                    });
+                }
+            }
+            for (k, e) in side.iter().enumerate() {
+                match if outputs {
+                    &e.output_ports
+                } else {
+                    &e.input_ports
+                } {
+                    None => fixed.push((k, 0)),
+                    Some(spec) => {
+                        fixed.extend(spec.ports.iter().map(|p| (k, *p)));
+                        if let Some(next) = spec.expandable {
+                            if expand.is_some() {
+                                return Err(
+                                    "at most one expandable port list is allowed per connection",
+                                );
+                            }
+                            expand = Some((fixed.len(), k, next));
+                        }
+                    }
+                }
+            }
+            Ok(Side { fixed, expand })
+        };
+    let count = |side: &[Endpoint], outputs: bool| -> usize {
+        side.iter()
+            .map(|e| {
+                match if outputs {
+                    &e.output_ports
+                } else {
+                    &e.input_ports
+                } {
+                    None => 1,
+                    Some(s) => s.ports.len().max(1),
+                }
+            })
+            .sum()
+    };
+    let (nl0, nr0) = (count(left, true), count(right, false));
+    let sides = layout(left, true, nr0).and_then(|l| layout(right, false, nl0).map(|r| (l, r)));
+    let (mut l, mut r) = sides.map_err(|m| (String::from(m), None))?;
+    if l.expand.is_some() && r.expand.is_some() {
+        return Err((
+            "at most one expandable port list is allowed per connection".into(),
+            None,
+        ));
+    }
+    let (lnum, rnum) = (l.fixed.len(), r.fixed.len());
+    for (me, other) in [(&mut l, rnum), (&mut r, lnum)] {
+        if let Some((pos, k, next)) = me.expand {
+            let need = other.saturating_sub(me.fixed.len());
+            let extra: Vec<(usize, u32)> = (0..need as u32).map(|d| (k, next + d)).collect();
+            me.fixed.splice(pos..pos, extra);
+        }
+    }
+    let (nl, nr) = (l.fixed.len(), r.fixed.len());
+    let mut pairs = Vec::new();
+    if nl > 1 && nr > 1 {
+        if !arrow.many_to_many {
+            return Err((
+                "many-to-many connections require '=>'".into(),
+                Some(format!(
+                    "{nl} outputs on the left, {nr} inputs on the right"
+                )),
+            ));
+        }
+        if nl != nr {
+            return Err((
+                format!("connection mismatch: {nl} outputs connected to {nr} inputs"),
+                None,
+            ));
+        }
+        pairs.extend(l.fixed.into_iter().zip(r.fixed));
+    } else if nl == 1 {
+        pairs.extend(r.fixed.into_iter().map(|x| (l.fixed[0], x)));
+    } else if nr == 1 {
+        pairs.extend(l.fixed.into_iter().map(|x| (x, r.fixed[0])));
+    }
+    Ok(pairs)
+}
+
+/// An (endpoint, port) on the left of an arrow and the one it connects to on the right.
+type SlotPair = ((usize, u32), (usize, u32));
+
+/// How many inputs and outputs an overload's body uses (`input [k]`, `[k] output`).
+fn overload_ports(ov: &Overload) -> (u32, u32) {
+    let (ins, outs) = overload_port_sets(ov);
+    (
+        ins.last().map_or(0, |p| p + 1),
+        outs.last().map_or(0, |p| p + 1),
+    )
+}
+
+/// The input and output port numbers an overload's body uses.
+fn overload_port_sets(
+    ov: &Overload,
+) -> (
+    alloc::collections::BTreeSet<u32>,
+    alloc::collections::BTreeSet<u32>,
+) {
+    let (mut nin, mut nout) = (
+        alloc::collections::BTreeSet::new(),
+        alloc::collections::BTreeSet::new(),
+    );
+    for st in &ov.body {
+        let Statement::Chain(c) = st else { continue };
+        for (k, arrow) in c.arrows.iter().enumerate() {
+            let Ok(pairs) = compute_pairs(&c.sides[k], &c.sides[k + 1], arrow) else {
+                continue;
+            };
+            for ((li, lp), (ri, rp)) in pairs {
+                if matches!(&c.sides[k][li].element, ElementRef::Name(n) if n.name == "input") {
+                    nin.insert(lp);
+                }
+                if matches!(&c.sides[k + 1][ri].element, ElementRef::Name(n) if n.name == "output")
+                {
+                    nout.insert(rp);
+                }
+            }
+        }
+    }
+    (nin, nout)
 }
 
 /// "first declared at fw.click:3:1".

@@ -45,6 +45,67 @@ fn conns(g: &FlatGraph) -> Vec<String> {
 }
 
 #[test]
+fn comma_lists_and_many_to_many() {
+    let g = flat("a :: Idle; b, c :: Discard; a -> b, c;");
+    assert_eq!(conns(&g), ["a [0] -> [0] b", "a [0] -> [0] c"]);
+    let g = flat("s :: Classifier(1/01, 1/02, -); x, y, z :: Discard; s => x, y, z;");
+    assert_eq!(
+        conns(&g),
+        ["s [0] -> [0] x", "s [1] -> [0] y", "s [2] -> [0] z"]
+    );
+    let g = flat("s :: Classifier(1/01, -); t :: Null; s [0, 1] => [0, 0] t; t -> Discard;");
+    assert_eq!(
+        conns(&g),
+        ["s [0] -> [0] t", "s [1] -> [0] t", "t [0] -> [0] Discard@3"]
+    );
+    let g = flat("q0, q1 :: Queue; r :: RoundRobinSched; Idle -> q0; Idle -> q1; q0, q1 => [] r; r -> Discard;");
+    assert!(
+        conns(&g).contains(&"q1 [0] -> [1] r".to_string()),
+        "{:?}",
+        conns(&g)
+    );
+    let g = flat("a, b :: Idle; a, b -> d :: Discard;");
+    assert_eq!(conns(&g), ["a [0] -> [0] d", "b [0] -> [0] d"]);
+    assert_eq!(
+        errors("s :: Tee; x, y :: Discard; Idle -> s; s [0, 1] -> x, y;"),
+        ["t.click:1:48: error: many-to-many connections require '=>'"]
+    );
+    assert_eq!(
+        errors("s :: Tee; x, y :: Discard; Idle -> s; s [0, 1, 2] => x, y;"),
+        ["t.click:1:51: error: connection mismatch: 3 outputs connected to 2 inputs"]
+    );
+}
+
+#[test]
+fn implicit_ports_in_compounds() {
+    let g = flat("elementclass P { -> Counter -> } Idle -> P -> Discard;");
+    assert_eq!(
+        conns(&g),
+        [
+            "Idle@1 [0] -> [0] P@2/Counter@1",
+            "P@2/Counter@1 [0] -> [0] Discard@3"
+        ]
+    );
+    let g = flat("elementclass W { -> } Idle -> W -> Discard;");
+    assert_eq!(conns(&g), ["Idle@1 [0] -> [0] Discard@3"]);
+}
+
+#[test]
+fn use_before_declaration_is_an_error() {
+    let e = errors("Idle -> sink;\nsink :: Discard;");
+    assert_eq!(
+        e,
+        ["t.click:1:9: error: element 'sink' is used before its declaration"]
+    );
+}
+
+#[test]
+fn anonymous_names_skip_names_in_use() {
+    let g = flat("Counter@2 :: Counter; Idle -> Counter -> Counter@2 -> Discard;");
+    assert_eq!(g.elements[2].name, "Counter@3");
+}
+
+#[test]
 fn anonymous_elements_are_numbered_by_position() {
     let g = flat("src :: InfiniteSource; src -> Counter -> Discard; Idle;");
     assert_eq!(
@@ -73,7 +134,7 @@ fn compound_elements_expand_with_slash_names() {
         [
             "s :: InfiniteSource()",
             "m/c :: Counter()",
-            "m/Queue@4 :: Queue(10)",
+            "m/Queue@2 :: Queue(10)",
             "u :: Unqueue()",
             "Discard@4 :: Discard()"
         ]
@@ -81,8 +142,8 @@ fn compound_elements_expand_with_slash_names() {
     assert_eq!(
         conns(&g),
         [
-            "m/Queue@4 [0] -> [0] u",
-            "m/c [0] -> [0] m/Queue@4",
+            "m/Queue@2 [0] -> [0] u",
+            "m/c [0] -> [0] m/Queue@2",
             "s [0] -> [0] m/c",
             "u [0] -> [0] Discard@4"
         ]
@@ -95,7 +156,7 @@ fn formal_parameters_are_substituted() {
         "elementclass Src { $len, LIMIT $n | InfiniteSource(LENGTH $len, LIMIT $n) -> output }\n\
          Src(60, LIMIT 7) -> Discard;",
     );
-    assert_eq!(g.elements[0].name, "Src@1/InfiniteSource@3");
+    assert_eq!(g.elements[0].name, "Src@1/InfiniteSource@1");
     assert_eq!(g.elements[0].config, "LENGTH 60, LIMIT 7");
 }
 
@@ -165,7 +226,7 @@ fn compound_ports_route_by_number() {
 #[test]
 fn inline_compound_classes() {
     let g = flat("Idle -> x :: { input -> Counter -> output } -> Discard;");
-    assert_eq!(g.elements[1].name, "x/Counter@3");
+    assert_eq!(g.elements[1].name, "x/Counter@1");
 }
 
 #[test]
@@ -174,7 +235,7 @@ fn classes_defined_inside_compounds_are_scoped() {
         "elementclass Outer { elementclass Inner { input -> Null -> output }; input -> Inner -> output }\n\
          Idle -> Outer -> Discard;",
     );
-    assert_eq!(g.elements[1].name, "Outer@2/Inner@3/Null@3");
+    assert_eq!(g.elements[1].name, "Outer@2/Inner@1/Null@1");
     let e = errors("elementclass Outer { elementclass Inner { input -> output } input -> output }\nIdle -> Inner -> Discard;");
     // Inner is not visible outside Outer: it is taken as an (unknown) primitive class, which the
     // element registry rejects later; flattening alone accepts it.

@@ -120,7 +120,17 @@ impl<'a> Parser<'a> {
                 i = r;
                 continue;
             }
-            match self.statement(i) {
+            if i.starts_with('#') {
+                let msg = if token::at_line_start(self.src, i) {
+                    "unknown preprocessor directive: Click has no '#' comments; use '//'"
+                } else {
+                    "unexpected '#': Click has no '#' comments; use '//'"
+                };
+                self.report(PError::at(i, 1, msg.to_string()));
+                i = i.find('\n').map_or(&i[i.len()..], |n| &i[n..]);
+                continue;
+            }
+            match self.statement(i, in_compound) {
                 Ok((rest, st)) => {
                     out.push(st);
                     i = rest;
@@ -130,6 +140,8 @@ impl<'a> Parser<'a> {
                         Err(_) => continue, // reported on the next turn
                     };
                     let ok = after.is_empty()
+                        || after.starts_with('#')
+                        || (in_compound && (after.starts_with("->") || after.starts_with("=>")))
                         || after.starts_with(';')
                         || after.starts_with('}')
                         || after.starts_with('|')
@@ -186,7 +198,7 @@ impl<'a> Parser<'a> {
         &from[from.len()..]
     }
 
-    fn statement(&self, i: &'a str) -> PResult<'a, Statement> {
+    fn statement(&self, i: &'a str, in_compound: bool) -> PResult<'a, Statement> {
         if let Ok((rest, word)) = token::ident(i) {
             match word {
                 "elementclass" => return self.element_class(i, rest),
@@ -219,7 +231,7 @@ impl<'a> Parser<'a> {
                 _ => {}
             }
         }
-        self.chain(i)
+        self.chain(i, in_compound)
     }
 
     fn element_class(&self, start: &'a str, i: &'a str) -> PResult<'a, Statement> {
@@ -417,12 +429,72 @@ impl<'a> Parser<'a> {
             },
         ))
     }
-
-    fn port(&self, i: &'a str) -> PResult<'a, Option<Port>> {
+    /// `[...]`: one port, a list `[0, 2]`, a range `[1-3]`, or expandable (`[]`, `[1,]`, `[2-]`).
+    fn ports(&self, i: &'a str) -> PResult<'a, Option<PortSpec>> {
         if !i.starts_with('[') {
             return Ok((i, None));
         }
-        let (r, ()) = self.ws(&i[1..])?;
+        let mut ports = Vec::new();
+        let mut expandable = None;
+        let (mut r, ()) = self.ws(&i[1..])?;
+        loop {
+            if let Some(end) = r.strip_prefix(']') {
+                if ports.is_empty() && expandable.is_none() {
+                    expandable = Some(0);
+                }
+                return Ok((
+                    end,
+                    Some(PortSpec {
+                        ports,
+                        expandable,
+                        span: self.span(i, end),
+                    }),
+                ));
+            }
+            let (after, first) = self.port_number(r)?;
+            let (after, ()) = self.ws(after)?;
+            r = after;
+            if let Some(rest) = r.strip_prefix('-').filter(|rest| !rest.starts_with('>')) {
+                let (rest, ()) = self.ws(rest)?;
+                if rest.starts_with(']') || rest.starts_with(',') {
+                    // `[3-]`: from 3 on, as many as needed.
+                    ports.push(first);
+                    expandable = Some(first + 1);
+                    r = rest;
+                } else {
+                    let (rest, last) = self.port_number(rest)?;
+                    if last < first {
+                        return Err(NomErr::Failure(PError::at(
+                            r,
+                            1,
+                            format!("port range {first}-{last} runs backwards"),
+                        )));
+                    }
+                    ports.extend(first..=last);
+                    let (rest, ()) = self.ws(rest)?;
+                    r = rest;
+                }
+            } else {
+                ports.push(first);
+            }
+            if let Some(rest) = r.strip_prefix(',') {
+                let (rest, ()) = self.ws(rest)?;
+                if rest.starts_with(']') {
+                    // `[1,]`: the list continues as needed.
+                    expandable = Some(ports.last().map_or(0, |p| p + 1));
+                }
+                r = rest;
+            } else if !r.starts_with(']') {
+                return Err(NomErr::Failure(PError::at(
+                    r,
+                    token::token_len(r),
+                    format!("expected ']', found {}", describe(r)),
+                )));
+            }
+        }
+    }
+
+    fn port_number(&self, r: &'a str) -> PResult<'a, u32> {
         let (r2, digits) =
             nom::character::complete::digit0::<&str, PError>(r).map_err(|_| unreachable_err(r))?;
         if digits.is_empty() {
@@ -432,31 +504,14 @@ impl<'a> Parser<'a> {
                 format!("expected a port number, found {}", describe(r)),
             )));
         }
-        let number: u32 = match digits.parse() {
-            Ok(n) if n < 65536 => n,
-            _ => {
-                return Err(NomErr::Failure(PError::at(
-                    r,
-                    digits.len(),
-                    "port number too large".to_string(),
-                )))
-            }
-        };
-        let (r3, ()) = self.ws(r2)?;
-        if let Some(end) = r3.strip_prefix(']') {
-            return Ok((
-                end,
-                Some(Port {
-                    number,
-                    span: self.span(i, end),
-                }),
-            ));
+        match digits.parse::<u32>() {
+            Ok(n) if n < 65536 => Ok((r2, n)),
+            _ => Err(NomErr::Failure(PError::at(
+                r,
+                digits.len(),
+                "port number too large".to_string(),
+            ))),
         }
-        Err(NomErr::Failure(PError::at(
-            r3,
-            token::token_len(r3),
-            format!("expected ']', found {}", describe(r3)),
-        )))
     }
 
     /// A class after `::`: a name or an inline `{ ... }`.
@@ -491,10 +546,9 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// One endpoint of a chain. Returns a declaration of several names as `Err(Ok(decl))`-like
-    /// data through `Multi`.
-    fn endpoint(&self, start: &'a str, first: bool) -> PResult<'a, EndpointOrDecl> {
-        let (i, input_port) = self.port(start)?;
+    /// One endpoint: `[in] element [out]`. `what` says what was expected, for the error.
+    fn endpoint(&self, start: &'a str, what: &str) -> PResult<'a, Endpoint> {
+        let (i, input_ports) = self.ports(start)?;
         let (i, ()) = self.ws(i)?;
         let elem_start = i;
         let (i, element) = if i.starts_with('{') {
@@ -509,6 +563,13 @@ impl<'a> Parser<'a> {
                     span,
                 },
             )
+        } else if i.starts_with('(') {
+            return Err(NomErr::Failure(PError::at(
+                i,
+                1,
+                "element groups '( ... )' are not supported; use an inline compound '{ ... }'"
+                    .to_string(),
+            )));
         } else {
             let (r, name) = match token::ident(i) {
                 Ok((r, n)) => (
@@ -519,11 +580,6 @@ impl<'a> Parser<'a> {
                     },
                 ),
                 Err(_) => {
-                    let what = if first {
-                        "expected a statement"
-                    } else {
-                        "expected an element after '->'"
-                    };
                     return Err(NomErr::Failure(PError::at(
                         i,
                         token::token_len(i),
@@ -532,10 +588,6 @@ impl<'a> Parser<'a> {
                 }
             };
             let (after, ()) = self.ws(r)?;
-            if first && input_port.is_none() && after.starts_with(',') {
-                let (r, d) = self.multi_declaration(elem_start, name, after)?;
-                return Ok((r, EndpointOrDecl::Multi(d)));
-            }
             if let Some(c) = after.strip_prefix("::") {
                 let (c, ()) = self.ws(c)?;
                 let (r, class) = self.class_ref(c)?;
@@ -566,115 +618,127 @@ impl<'a> Parser<'a> {
             }
         };
         let (after, ()) = self.ws(i)?;
-        let (i, output_port) = if after.starts_with('[') {
-            self.port(after)?
+        let (i, output_ports) = if after.starts_with('[') {
+            self.ports(after)?
         } else {
             (i, None)
         };
         Ok((
             i,
-            EndpointOrDecl::One(Endpoint {
-                input_port,
+            Endpoint {
+                input_ports,
                 element,
-                output_port,
-            }),
-        ))
-    }
-
-    /// `a, b, c :: Class(config)`; `after_first` starts at the first `,`.
-    fn multi_declaration(
-        &self,
-        start: &'a str,
-        first: Ident,
-        mut i: &'a str,
-    ) -> PResult<'a, Declaration> {
-        let mut names = alloc::vec![first];
-        while let Some(r) = i.strip_prefix(',') {
-            let (r, ()) = self.ws(r)?;
-            let after = match token::ident(r) {
-                Ok((after, n)) => {
-                    names.push(Ident {
-                        name: n.to_string(),
-                        span: self.span(r, after),
-                    });
-                    after
-                }
-                Err(_) => {
-                    return Err(NomErr::Failure(PError::at(
-                        r,
-                        token::token_len(r),
-                        format!("expected an element name after ',', found {}", describe(r)),
-                    )))
-                }
-            };
-            let (r, ()) = self.ws(after)?;
-            i = r;
-        }
-        let Some(c) = i.strip_prefix("::") else {
-            return Err(NomErr::Failure(PError::at(
-                i,
-                token::token_len(i),
-                format!(
-                    "expected '::' after a list of element names, found {}",
-                    describe(i)
-                ),
-            )));
-        };
-        let (c, ()) = self.ws(c)?;
-        let (r, class) = self.class_ref(c)?;
-        let (r, config) = self.opt_config(r)?;
-        Ok((
-            r,
-            Declaration {
-                names,
-                class,
-                config,
-                span: self.span(start, r),
+                output_ports,
             },
         ))
     }
 
-    fn chain(&self, start: &'a str) -> PResult<'a, Statement> {
-        let (mut i, first) = self.endpoint(start, true)?;
-        let first = match first {
-            EndpointOrDecl::Multi(d) => {
-                let (after, ()) = self.ws(i)?;
-                if after.starts_with("->") {
+    /// `endpoint (, endpoint)*`: one side of an arrow.
+    fn endpoint_list(&self, start: &'a str, what: &str) -> PResult<'a, Vec<Endpoint>> {
+        let (mut i, first) = self.endpoint(start, what)?;
+        let mut list = alloc::vec![first];
+        loop {
+            let (after, ()) = self.ws(i)?;
+            let Some(r) = after.strip_prefix(',') else {
+                break;
+            };
+            let (r, ()) = self.ws(r)?;
+            let (r, e) = self.endpoint(r, "expected an element after ','")?;
+            list.push(e);
+            i = r;
+        }
+        Ok((i, list))
+    }
+
+    /// The pseudo-element a compound body's implicit port stands for (`-> x` means `input -> x`).
+    fn implicit(&self, name: &str, at: &'a str) -> ElementRef {
+        ElementRef::Name(Ident {
+            name: name.to_string(),
+            span: self.span_len(at, 0),
+        })
+    }
+
+    fn chain(&self, start: &'a str, in_compound: bool) -> PResult<'a, Statement> {
+        let is_arrow = |s: &str| s.starts_with("->") || s.starts_with("=>");
+        let ends = |s: &str| {
+            s.is_empty() || s.starts_with(';') || s.starts_with('}') || s.starts_with('|')
+        };
+        let mut sides: Vec<Vec<Endpoint>> = Vec::new();
+        let mut arrows = Vec::new();
+        let mut i = start;
+        // Inside a compound, `-> x` and `[k] -> x` start at the compound's input.
+        if in_compound && (is_arrow(start) || start.starts_with('[')) {
+            let (r, spec) = self.ports(start)?;
+            let (r, ()) = self.ws(r)?;
+            if is_arrow(r) {
+                sides.push(alloc::vec![Endpoint {
+                    input_ports: None,
+                    element: self.implicit("input", start),
+                    output_ports: spec
+                }]);
+                i = r;
+            }
+        }
+        if sides.is_empty() {
+            let (r, first) = self.endpoint_list(start, "expected a statement")?;
+            if let Some(d) = as_multi_declaration(&first) {
+                let (after, ()) = self.ws(r)?;
+                if is_arrow(after) {
                     return Err(NomErr::Failure(PError::at(
                         after,
                         2,
-                        "a declaration of several elements cannot be connected; connect each one by name"
-                            .to_string(),
+                        "a declaration of several elements cannot be connected; connect each one by name".to_string(),
                     )));
                 }
-                return Ok((i, Statement::Declaration(d)));
+                return Ok((r, Statement::Declaration(d)));
             }
-            EndpointOrDecl::One(e) => e,
-        };
-        if let Some(p) = first.input_port {
-            return Err(NomErr::Failure(PError {
-                at: start,
-                len: p.span.len(),
-                message: "input port with nothing connected to it".to_string(),
-                label: Some("this port has no '->' on its left"),
-            }));
+            if let Some(p) = first.iter().find_map(|e| e.input_ports.as_ref()) {
+                let at = &self.src[p.span.start as usize..];
+                return Err(NomErr::Failure(PError {
+                    at,
+                    len: p.span.len(),
+                    message: "input port with nothing connected to it".to_string(),
+                    label: Some("this port has no '->' on its left"),
+                }));
+            }
+            sides.push(first);
+            i = r;
         }
-        let mut endpoints = alloc::vec![first];
-        let mut arrows = Vec::new();
         loop {
             let (after, ()) = self.ws(i)?;
-            if after.starts_with("=>") {
-                return Err(NomErr::Failure(PError::at(
-                    after,
-                    2,
-                    "'=>' connections are not supported; use '->'".to_string(),
-                )));
-            }
-            let Some(r) = after.strip_prefix("->") else {
+            if !is_arrow(after) {
                 break;
-            };
-            arrows.push(self.span_len(after, 2));
-            let (r, ()) = self.ws(r)?;
+            }
+            arrows.push(Arrow {
+                span: self.span_len(after, 2),
+                many_to_many: after.starts_with("=>"),
+            });
+            let (r, ()) = self.ws(&after[2..])?;
+            // Inside a compound, `x ->` and `x -> [k]` end at the compound's output.
+            if in_compound {
+                if ends(r) {
+                    sides.push(alloc::vec![Endpoint {
+                        input_ports: None,
+                        element: self.implicit("output", r),
+                        output_ports: None
+                    }]);
+                    i = r;
+                    break;
+                }
+                if r.starts_with('[') {
+                    let (r2, spec) = self.ports(r)?;
+                    let (r3, ()) = self.ws(r2)?;
+                    if ends(r3) {
+                        sides.push(alloc::vec![Endpoint {
+                            input_ports: spec,
+                            element: self.implicit("output", r2),
+                            output_ports: None
+                        }]);
+                        i = r2;
+                        break;
+                    }
+                }
+            }
             if ends_statement(r) {
                 return Err(NomErr::Failure(
                     PError::at(
@@ -685,45 +749,64 @@ impl<'a> Parser<'a> {
                     .label("the connection ends here"),
                 ));
             }
-            let (r, e) = self.endpoint(r, false)?;
-            match e {
-                EndpointOrDecl::One(e) => endpoints.push(e),
-                EndpointOrDecl::Multi(_) => {
-                    unreachable!("only the first endpoint may declare several names")
-                }
-            }
+            let (r, side) = self.endpoint_list(r, "expected an element after '->'")?;
+            sides.push(side);
             i = r;
         }
-        let last = endpoints.last().expect("one endpoint at least");
-        if let Some(p) = last.output_port {
-            let o = p.span.start as usize;
+        if let Some(p) = sides
+            .last()
+            .and_then(|s| s.iter().find_map(|e| e.output_ports.as_ref()))
+        {
+            let at = &self.src[p.span.start as usize..];
             return Err(NomErr::Failure(PError {
-                at: &self.src[o..],
+                at,
                 len: p.span.len(),
                 message: "output port with nothing connected to it".to_string(),
                 label: Some("this port has no '->' on its right"),
             }));
         }
-        if endpoints.len() == 1 {
-            let e = endpoints.pop().expect("one endpoint");
+        if sides.len() == 1 && sides[0].len() == 1 {
+            let e = sides.pop().and_then(|mut s| s.pop()).expect("one endpoint");
             if let ElementRef::Declared(d) = e.element {
                 return Ok((i, Statement::Declaration(d)));
             }
             return Ok((
                 i,
                 Statement::Chain(Chain {
-                    endpoints: alloc::vec![e],
+                    sides: alloc::vec![alloc::vec![e]],
                     arrows,
                 }),
             ));
         }
-        Ok((i, Statement::Chain(Chain { endpoints, arrows })))
+        Ok((i, Statement::Chain(Chain { sides, arrows })))
     }
 }
 
-enum EndpointOrDecl {
-    One(Endpoint),
-    Multi(Declaration),
+/// `a, b, c :: Class(config)` parses as a list whose last item declares `c`: when every other item
+/// is a bare name, it declares them all.
+fn as_multi_declaration(list: &[Endpoint]) -> Option<Declaration> {
+    let (last, rest) = list.split_last()?;
+    if rest.is_empty() || last.input_ports.is_some() || last.output_ports.is_some() {
+        return None;
+    }
+    let ElementRef::Declared(d) = &last.element else {
+        return None;
+    };
+    let mut names = Vec::new();
+    for e in rest {
+        match (&e.element, &e.input_ports, &e.output_ports) {
+            (ElementRef::Name(n), None, None) => names.push(n.clone()),
+            _ => return None,
+        }
+    }
+    names.extend(d.names.iter().cloned());
+    let span = names[0].span.to(d.span);
+    Some(Declaration {
+        names,
+        class: d.class.clone(),
+        config: d.config.clone(),
+        span,
+    })
 }
 
 fn unreachable_err(i: &str) -> NomErr<PError<'_>> {

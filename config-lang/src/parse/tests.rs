@@ -30,7 +30,7 @@ fn declarations_and_chains() {
         other => panic!("{other:?}"),
     }
     match &f.statements[2] {
-        Statement::Chain(c) => assert_eq!(c.endpoints.len(), 3),
+        Statement::Chain(c) => assert_eq!(c.sides.len(), 3),
         other => panic!("{other:?}"),
     }
 }
@@ -41,9 +41,15 @@ fn ports_on_both_sides_and_inline_declarations() {
     let Statement::Chain(ch) = &f.statements[1] else {
         panic!()
     };
-    assert_eq!(ch.endpoints[0].output_port.unwrap().number, 1);
-    assert_eq!(ch.endpoints[1].input_port.unwrap().number, 0);
-    assert!(matches!(ch.endpoints[1].element, ElementRef::Declared(_)));
+    assert_eq!(
+        ch.sides[0][0].output_ports.as_ref().unwrap().as_single(),
+        Some(1)
+    );
+    assert_eq!(
+        ch.sides[1][0].input_ports.as_ref().unwrap().as_single(),
+        Some(0)
+    );
+    assert!(matches!(ch.sides[1][0].element, ElementRef::Declared(_)));
 }
 
 #[test]
@@ -196,4 +202,67 @@ fn never_panics_on_odd_bytes() {
     ] {
         let _ = parse_str("t.click", s);
     }
+}
+
+#[test]
+fn port_lists_ranges_and_expandable_lists() {
+    let f = parse_ok("a [0, 2-4] -> [] b; c [1,] => d, e; x [3-] => y, z;");
+    let Statement::Chain(ch) = &f.statements[0] else {
+        panic!()
+    };
+    let spec = ch.sides[0][0].output_ports.as_ref().unwrap();
+    assert_eq!(spec.ports, [0, 2, 3, 4]);
+    assert_eq!(spec.expandable, None);
+    assert_eq!(
+        ch.sides[1][0].input_ports.as_ref().unwrap().expandable,
+        Some(0)
+    );
+    let Statement::Chain(ch) = &f.statements[1] else {
+        panic!()
+    };
+    assert_eq!(
+        ch.sides[0][0].output_ports.as_ref().unwrap().expandable,
+        Some(2)
+    );
+    assert!(ch.arrows[0].many_to_many);
+    assert_eq!(ch.sides[1].len(), 2);
+    let Statement::Chain(ch) = &f.statements[2] else {
+        panic!()
+    };
+    let spec = ch.sides[0][0].output_ports.as_ref().unwrap();
+    assert_eq!(
+        (spec.ports.as_slice(), spec.expandable),
+        (&[3][..], Some(4))
+    );
+}
+
+#[test]
+fn implicit_compound_ports() {
+    let f =
+        parse_ok("elementclass P { -> } elementclass Q { [1] -> Counter -> [1]; input -> output }");
+    let Statement::ElementClass(ec) = &f.statements[0] else {
+        panic!()
+    };
+    let ClassBody::Compound(c) = &ec.body else {
+        panic!()
+    };
+    let Statement::Chain(ch) = &c.overloads[0].body[0] else {
+        panic!()
+    };
+    let names: Vec<_> = ch
+        .sides
+        .iter()
+        .map(|s| match &s[0].element {
+            ElementRef::Name(n) => n.name.clone(),
+            _ => String::new(),
+        })
+        .collect();
+    assert_eq!(names, ["input", "output"]);
+    // Outside compounds, a connection cannot start with an arrow.
+    assert!(!errors("-> Discard;").is_empty());
+}
+
+#[test]
+fn element_groups_are_reported_as_unsupported() {
+    assert_eq!(errors("a :: Idle; a -> ( -> ) -> Discard;")[0], "t.click:1:17: error: element groups '( ... )' are not supported; use an inline compound '{ ... }'");
 }

@@ -52,18 +52,20 @@ impl<'a> ParseError<&'a str> for PError<'a> {
 }
 
 pub fn is_ident_start(c: char) -> bool {
-    c.is_ascii_alphabetic() || c == '_' || c == '@'
+    c.is_ascii_alphanumeric() || c == '_' || c == '@'
 }
 
 fn is_ident_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '@'
 }
 
-/// An identifier: `[A-Za-z_@][A-Za-z0-9_@/]*`. A `/` belongs to the name only when a name character
-/// follows it, so `a//comment`, `a/*c*/` and a trailing slash are not swallowed.
+/// An identifier: `[A-Za-z0-9_@][A-Za-z0-9_@/]*`, not all digits (Click allows `2nd_stage`). A
+/// `/` belongs to the name only when a name character follows it, so `a//comment`, `a/*c*/` and a
+/// trailing slash are not swallowed.
 pub fn ident(i: &str) -> PResult<'_, &str> {
     let first = i.chars().next();
-    if !first.is_some_and(is_ident_start) {
+    let digit_start = first.is_some_and(|c| c.is_ascii_digit());
+    if !(first.is_some_and(is_ident_start) || digit_start) {
         return Err(NomErr::Error(PError::from_error_kind(i, ErrorKind::Alpha)));
     }
     let b = i.as_bytes();
@@ -75,6 +77,9 @@ pub fn ident(i: &str) -> PResult<'_, &str> {
         } else {
             break;
         }
+    }
+    if digit_start && i[..k].bytes().all(|b| b.is_ascii_digit()) {
+        return Err(NomErr::Error(PError::from_error_kind(i, ErrorKind::Alpha)));
     }
     Ok((&i[k..], &i[..k]))
 }
@@ -116,7 +121,7 @@ pub fn skip_ws<'a>(src: &'a str, mut i: &'a str) -> PResult<'a, ()> {
                     ))
                 }
             }
-        } else if i.starts_with('#') && at_line_start(src, i) {
+        } else if i.starts_with('#') && at_line_start(src, i) && is_line_directive(i) {
             i = i.find('\n').map_or(&i[i.len()..], |n| &i[n..]);
         } else {
             return Ok((i, ()));
@@ -124,7 +129,15 @@ pub fn skip_ws<'a>(src: &'a str, mut i: &'a str) -> PResult<'a, ()> {
     }
 }
 
-fn at_line_start(src: &str, i: &str) -> bool {
+/// `# 12 "file"` or `#line 12`: what the C preprocessor leaves behind. Any other `#` is an error
+/// (Click has no `#` comments).
+pub fn is_line_directive(i: &str) -> bool {
+    let rest = i[1..].strip_prefix("line").unwrap_or(&i[1..]);
+    rest.trim_start_matches([' ', '\t'])
+        .starts_with(|c: char| c.is_ascii_digit())
+}
+
+pub fn at_line_start(src: &str, i: &str) -> bool {
     let off = i.as_ptr() as usize - src.as_ptr() as usize;
     src[..off]
         .chars()
@@ -249,7 +262,8 @@ mod tests {
         assert_eq!(ident("a/*x*/"), Ok(("/*x*/", "a")));
         assert_eq!(ident("Counter@3;"), Ok((";", "Counter@3")));
         assert_eq!(ident("ab/"), Ok(("/", "ab")));
-        assert!(ident("3x").is_err());
+        assert_eq!(ident("2nd_stage ->"), Ok((" ->", "2nd_stage")));
+        assert!(ident("42 ").is_err());
     }
 
     #[test]
@@ -271,7 +285,7 @@ mod tests {
 
     #[test]
     fn whitespace_skips_comments_and_line_directives() {
-        let src = "  // c\n/* x\n y */\n # 1 \"f\"\n#line\n  a";
+        let src = "  // c\n/* x\n y */\n # 1 \"f\"\n#line 3\n  a";
         let (r, ()) = skip_ws(src, src).unwrap();
         assert_eq!(r, "a");
         let src2 = "/* open";

@@ -81,11 +81,9 @@ impl Packet {
 
     fn unique_buf(&mut self) -> &mut [u8] {
         if Rc::get_mut(&mut self.0.buf).is_none() {
-            // Copy on write: only the bytes in use, into a buffer of the same size.
-            let mut v = alloc::vec![0u8; self.0.buf.len()];
-            let (h, t) = (self.0.head as usize, self.0.tail as usize);
-            v[h..t].copy_from_slice(&self.0.buf[h..t]);
-            self.0.buf = Rc::from(v.into_boxed_slice());
+            // Copy on write: the whole buffer, so stripped headers in the headroom survive for an
+            // Unstrip later.
+            self.0.buf = Rc::from(&self.0.buf[..]);
         }
         Rc::get_mut(&mut self.0.buf).expect("unique after copy")
     }
@@ -105,12 +103,23 @@ impl Packet {
     /// Adds `n` bytes at the front (Click's `push`), uninitialized from the caller's view, and
     /// returns the whole data for writing. Reallocates only if the headroom is too small.
     pub fn push_head(&mut self, n: usize) -> &mut [u8] {
-        if self.headroom() < n || self.is_shared() {
+        if self.headroom() < n {
             self.reallocate(n.max(DEFAULT_HEADROOM), 0);
         }
         self.0.head -= n as u32;
         self.0.anno.shift_headers(-(n as i32));
         self.data_mut()
+    }
+
+    /// Moves the data start back by `n` bytes, restoring what the headroom holds there (the bytes a
+    /// `strip_head` removed). Needs `n <= headroom()`; otherwise adds zero bytes.
+    pub fn unstrip_head(&mut self, n: usize) {
+        if self.headroom() >= n {
+            self.0.head -= n as u32;
+            self.0.anno.shift_headers(-(n as i32));
+        } else {
+            self.push_head(n)[..n].fill(0);
+        }
     }
 
     /// Removes `n` bytes from the end (Click's `take`).
