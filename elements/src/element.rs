@@ -29,6 +29,7 @@ pub struct InitContext<'a> {
     pub(crate) timer_at: Option<u64>,
     pub(crate) platform: &'a mut dyn crate::platform::Platform,
     pub(crate) output_push: &'a [bool],
+    pub(crate) input_push: &'a [bool],
 }
 
 impl InitContext<'_> {
@@ -53,6 +54,11 @@ impl InitContext<'_> {
 
     pub fn name(&self) -> &str {
         self.name
+    }
+
+    /// Whether input `port` was resolved to push (false: pull).
+    pub fn input_is_push(&self, port: usize) -> bool {
+        self.input_push.get(port).copied().unwrap_or(true)
     }
 
     /// Whether output `port` was resolved to push (false: pull).

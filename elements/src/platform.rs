@@ -36,6 +36,12 @@ pub trait Platform {
     fn net_device(&mut self, id: u32) -> Result<Box<dyn NetDevice>, String> {
         Err(alloc::format!("no network device {id} on this platform"))
     }
+    /// A host interface by name (FromDevice(eth0) on Linux).
+    fn interface(&mut self, name: &str) -> Result<Box<dyn NetDevice>, String> {
+        Err(alloc::format!(
+            "no interface '{name}' on this platform (devices are numbered here: FromDevice(0))"
+        ))
+    }
 }
 
 /// A platform with a given clock and no devices, printing into a buffer: for tests.

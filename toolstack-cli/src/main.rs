@@ -5,6 +5,7 @@
 
 mod cmd;
 mod input;
+mod linux;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,11 @@ enum Command {
     /// Print the flattened configuration as a Graphviz graph with labelled ports.
     #[command(after_help = "Example:\n  clickos-cli graph fw.click | dot -Tsvg > fw.svg")]
     Graph(cmd::config::ConfigArgs),
+    /// Run a configuration as a Linux process, on pcap files or interfaces (like Click's `click`).
+    #[command(
+        after_help = "Examples:\n  clickos-cli run fw.click --netfront 0=pcap:in.pcap,out0.pcap --netfront 1=pcap:-,out.pcap -h counter.count\n  clickos-cli run -e 'InfiniteSource(LIMIT 1000, STOP true) -> c :: Counter -> Discard' -h c.count\n  clickos-cli run fw.click --netfront 0=if:veth0 --netfront 1=if:veth1\n  clickos-cli run shaper.click RATE=1Mbps"
+    )]
+    Run(cmd::run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +49,7 @@ fn main() -> ExitCode {
         Command::Check(a) => cmd::config::check(&a),
         Command::Flatten(a) => cmd::config::flatten(&a),
         Command::Graph(a) => cmd::config::graph(&a),
+        Command::Run(a) => cmd::run::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -214,6 +214,7 @@ fn initialize(r: &mut Router, graph: &FlatGraph) -> Result<(), BuildError> {
             timer_at: None,
             platform: &mut *r.core.platform,
             output_push: &r.info[e].output_push,
+            input_push: &r.info[e].input_push,
         };
         let result = el.initialize(&mut icx);
         let (want_task, active, timer) = (icx.want_task, icx.task_active, icx.timer_at);
