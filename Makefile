@@ -6,7 +6,7 @@
 CARGO ?= cargo
 CLI    := target/release/clickos-cli
 
-.PHONY: help deps build demo test test-unit test-nostd test-cli bench bench-config fuzz \
+.PHONY: help deps build demo test test-unit test-nostd test-cli bench bench-config bench-dataplane fuzz \
         sandbox-run sandbox-shell sandbox-test image clean fmt
 
 help:
@@ -39,10 +39,14 @@ test-nostd:
 	$(CARGO) build --release -p clickos-config --target x86_64-unknown-none
 
 # ---- benchmarks and fuzzing ----------------------------------------------------------------
-bench: bench-config
+bench: bench-config bench-dataplane
 
 bench-config:
 	$(CARGO) run --release -p clickos-bench --bin config-scaling
+
+# Compares with Click's userlevel driver when a `click` binary is on PATH.
+bench-dataplane:
+	$(CARGO) run --release -p clickos-bench --bin dataplane
 
 FUZZ_SECONDS ?= 60
 fuzz:
