@@ -128,7 +128,7 @@ fn unmapped_devices_say_how_to_map_them() {
 #[test]
 fn sigint_stops_a_run_cleanly() {
     let dump = tmp("sigint.pcap");
-    let mut child = Command::new(CLI)
+    let child = Command::new(CLI)
         .args([
             "run",
             "-e",
