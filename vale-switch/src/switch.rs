@@ -1,0 +1,551 @@
+//! The learning switch.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use hashbrown::HashMap;
+
+use crate::ring::{Ring, RingError};
+
+/// Most frames taken from one port in one pass.
+pub const MAX_BURST: usize = 256;
+
+/// A switch port: where frames come from and go to.
+pub trait Port {
+    /// Makes up to `max` received frames available as `rx_frame(0..n)`; returns n.
+    fn rx_batch(&mut self, max: usize) -> Result<usize, RingError>;
+    /// Received frame `k` of the current batch.
+    fn rx_frame(&self, k: usize) -> &[u8];
+    /// Done with the current batch.
+    fn rx_release(&mut self, n: usize);
+    /// Queues a frame for sending; false when the port cannot take it now (it is dropped).
+    fn tx(&mut self, frame: &[u8]) -> Result<bool, RingError>;
+    /// Makes queued frames visible to the port's peer (and notifies it if it sleeps).
+    fn tx_flush(&mut self);
+    fn name(&self) -> &str;
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PortCounters {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    /// Frames for this port dropped because its receive side was full.
+    pub tx_drops: u64,
+    /// Frames from this port that were malformed (shorter than an Ethernet header).
+    pub rx_errors: u64,
+    /// Times the peer broke the ring protocol; the port is then disabled.
+    pub protocol_errors: u64,
+}
+
+struct Slot {
+    port: Box<dyn Port>,
+    counters: PortCounters,
+    /// Disabled after a protocol error until re-attached.
+    faulty: bool,
+}
+
+#[derive(Clone, Copy)]
+struct MacEntry {
+    port: usize,
+    seen: u64,
+}
+
+/// Where the frames of one batch go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dest {
+    Port(usize),
+    Flood,
+    Drop,
+}
+
+pub struct Switch {
+    ports: Vec<Option<Slot>>,
+    macs: HashMap<[u8; 6], MacEntry>,
+    /// Entries not refreshed for this long (in the clock's units) are forgotten.
+    pub ageing: u64,
+    /// Most MAC entries kept (a flood of random source addresses cannot grow the table).
+    pub mac_capacity: usize,
+    burst: usize,
+    dests: Vec<Dest>,
+    next: usize,
+}
+
+impl Switch {
+    /// `ageing` in the units of the `now` given to [`Switch::forward`] (the daemon uses ns).
+    pub fn new(burst: usize, ageing: u64) -> Switch {
+        Switch {
+            ports: Vec::new(),
+            macs: HashMap::new(),
+            ageing,
+            mac_capacity: 8192,
+            burst: burst.clamp(1, MAX_BURST),
+            dests: Vec::with_capacity(MAX_BURST),
+            next: 0,
+        }
+    }
+
+    pub fn attach(&mut self, port: Box<dyn Port>) -> usize {
+        let slot = Slot {
+            port,
+            counters: PortCounters::default(),
+            faulty: false,
+        };
+        match self.ports.iter().position(Option::is_none) {
+            Some(k) => {
+                self.ports[k] = Some(slot);
+                k
+            }
+            None => {
+                self.ports.push(Some(slot));
+                self.ports.len() - 1
+            }
+        }
+    }
+
+    /// Removes a port and forgets the addresses learned on it.
+    pub fn detach(&mut self, k: usize) -> Option<Box<dyn Port>> {
+        let slot = self.ports.get_mut(k)?.take()?;
+        self.macs.retain(|_, e| e.port != k);
+        Some(slot.port)
+    }
+
+    pub fn counters(&self, k: usize) -> Option<PortCounters> {
+        self.ports.get(k)?.as_ref().map(|s| s.counters)
+    }
+
+    pub fn is_faulty(&self, k: usize) -> bool {
+        self.ports
+            .get(k)
+            .and_then(|s| s.as_ref())
+            .is_some_and(|s| s.faulty)
+    }
+
+    pub fn port_names(&self) -> Vec<(usize, String)> {
+        self.ports
+            .iter()
+            .enumerate()
+            .filter_map(|(k, s)| s.as_ref().map(|s| (k, String::from(s.port.name()))))
+            .collect()
+    }
+
+    pub fn mac_table_len(&self) -> usize {
+        self.macs.len()
+    }
+
+    /// One pass over every port, each forwarding up to a burst. Returns frames forwarded.
+    pub fn forward(&mut self, now: u64) -> usize {
+        let n = self.ports.len();
+        let mut moved = 0;
+        for i in 0..n {
+            let k = (self.next + i) % n;
+            moved += self.forward_from(k, now);
+        }
+        if n > 0 {
+            self.next = (self.next + 1) % n;
+        }
+        moved
+    }
+
+    fn fault(&mut self, k: usize) {
+        if let Some(s) = self.ports[k].as_mut() {
+            s.faulty = true;
+            s.counters.protocol_errors += 1;
+        }
+        self.macs.retain(|_, e| e.port != k);
+    }
+
+    fn forward_from(&mut self, src: usize, now: u64) -> usize {
+        let Some(slot) = self.ports[src].as_mut() else {
+            return 0;
+        };
+        if slot.faulty {
+            return 0;
+        }
+        let count = match slot.port.rx_batch(self.burst) {
+            Ok(c) => c.min(self.burst),
+            Err(_) => {
+                self.fault(src);
+                return 0;
+            }
+        };
+        if count == 0 {
+            return 0;
+        }
+        // Pass 1: learn sources and look up every destination of the batch.
+        self.dests.clear();
+        for f in 0..count {
+            let slot = self.ports[src].as_mut().expect("present");
+            let frame = slot.port.rx_frame(f);
+            slot.counters.rx_packets += 1;
+            slot.counters.rx_bytes += frame.len() as u64;
+            if frame.len() < 14 {
+                slot.counters.rx_errors += 1;
+                self.dests.push(Dest::Drop);
+                continue;
+            }
+            let dst: [u8; 6] = frame[0..6].try_into().expect("6 bytes");
+            let srcmac: [u8; 6] = frame[6..12].try_into().expect("6 bytes");
+            if srcmac[0] & 1 == 0
+                && (self.macs.len() < self.mac_capacity || self.macs.contains_key(&srcmac))
+            {
+                self.macs.insert(
+                    srcmac,
+                    MacEntry {
+                        port: src,
+                        seen: now,
+                    },
+                );
+            }
+            let d = if dst[0] & 1 != 0 {
+                Dest::Flood
+            } else {
+                match self.macs.get(&dst) {
+                    Some(e)
+                        if now.saturating_sub(e.seen) <= self.ageing
+                            && self.ports.get(e.port).is_some_and(Option::is_some) =>
+                    {
+                        if e.port == src {
+                            Dest::Drop // it came from there: a switch never sends a frame back
+                        } else {
+                            Dest::Port(e.port)
+                        }
+                    }
+                    _ => Dest::Flood,
+                }
+            };
+            self.dests.push(d);
+        }
+        // Pass 2: move frames, destination by destination.
+        let nports = self.ports.len();
+        let mut touched = [false; 64];
+        for dport in 0..nports {
+            if dport == src || self.ports[dport].as_ref().is_none_or(|s| s.faulty) {
+                continue;
+            }
+            for f in 0..count {
+                let d = self.dests[f];
+                if !(d == Dest::Flood || d == Dest::Port(dport)) {
+                    continue;
+                }
+                // Copy from the source's ring straight into the destination's: the one copy.
+                let (a, b) = if src < dport {
+                    self.ports.split_at_mut(dport)
+                } else {
+                    self.ports.split_at_mut(src)
+                };
+                let (s, d) = if src < dport {
+                    (a[src].as_mut(), b[0].as_mut())
+                } else {
+                    (b[0].as_mut(), a[dport].as_mut())
+                };
+                let (Some(s), Some(d)) = (s, d) else { continue };
+                let frame = s.port.rx_frame(f);
+                match d.port.tx(frame) {
+                    Ok(true) => {
+                        d.counters.tx_packets += 1;
+                        d.counters.tx_bytes += frame.len() as u64;
+                        if dport < touched.len() {
+                            touched[dport] = true;
+                        }
+                    }
+                    Ok(false) => d.counters.tx_drops += 1,
+                    Err(_) => {
+                        d.faulty = true;
+                        d.counters.protocol_errors += 1;
+                    }
+                }
+            }
+        }
+        if let Some(s) = self.ports[src].as_mut() {
+            s.port.rx_release(count);
+        }
+        for (dport, t) in touched.iter().enumerate() {
+            if *t {
+                if let Some(Some(d)) = self.ports.get_mut(dport) {
+                    d.port.tx_flush();
+                }
+            }
+        }
+        // Ports past the touched table are flushed unconditionally.
+        for dport in touched.len()..nports {
+            if let Some(Some(d)) = self.ports.get_mut(dport) {
+                d.port.tx_flush();
+            }
+        }
+        count
+    }
+
+    /// Forgets MAC entries older than the ageing time.
+    pub fn age(&mut self, now: u64) {
+        let ageing = self.ageing;
+        self.macs
+            .retain(|_, e| now.saturating_sub(e.seen) <= ageing);
+    }
+}
+
+/// A port over a pair of shared rings: `rx` carries frames from the peer to the switch, `tx`
+/// frames from the switch to the peer. `kick` notifies the peer when it asked for it.
+pub struct RingPort {
+    name: String,
+    rx: Ring,
+    tx: Ring,
+    kick: Option<Box<dyn FnMut() + Send>>,
+    rx_batch: usize,
+    /// Kicks sent (for the notification-vs-polling measurements).
+    pub kicks: u64,
+}
+
+impl RingPort {
+    pub fn new(name: &str, rx: Ring, tx: Ring, kick: Option<Box<dyn FnMut() + Send>>) -> RingPort {
+        RingPort {
+            name: String::from(name),
+            rx,
+            tx,
+            kick,
+            rx_batch: 0,
+            kicks: 0,
+        }
+    }
+}
+
+impl Port for RingPort {
+    fn rx_batch(&mut self, max: usize) -> Result<usize, RingError> {
+        self.rx_batch = (self.rx.pending()? as usize).min(max);
+        Ok(self.rx_batch)
+    }
+
+    fn rx_frame(&self, k: usize) -> &[u8] {
+        // The slice lives in shared memory as long as the slot is not released (rx_release);
+        // its bounds were clamped by the ring.
+        let mut out: &[u8] = &[];
+        self.rx.peek(k as u32, |d| {
+            // SAFETY: `d` points into the ring region, which outlives `self`; the slot stays
+            // ours until rx_release.
+            out = unsafe { core::slice::from_raw_parts(d.as_ptr(), d.len()) };
+        });
+        out
+    }
+
+    fn rx_release(&mut self, n: usize) {
+        if self.rx.release(n as u32) {
+            if let Some(k) = self.kick.as_mut() {
+                k();
+                self.kicks += 1;
+            }
+        }
+        self.rx_batch = 0;
+    }
+
+    fn tx(&mut self, frame: &[u8]) -> Result<bool, RingError> {
+        self.tx.push(frame)
+    }
+
+    fn tx_flush(&mut self) {
+        if self.tx.publish() {
+            if let Some(k) = self.kick.as_mut() {
+                k();
+                self.kicks += 1;
+            }
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ring::{Geometry, OwnedRegion};
+    use alloc::vec;
+
+    /// A guest's end of a ring port: it produces into `to_switch` and consumes `from_switch`.
+    struct Guest {
+        to_switch: Ring,
+        from_switch: Ring,
+    }
+
+    impl Guest {
+        fn send(&mut self, frames: &[Vec<u8>]) {
+            for f in frames {
+                assert!(self.to_switch.push(f).unwrap());
+            }
+            self.to_switch.publish();
+        }
+
+        fn recv(&mut self) -> Vec<Vec<u8>> {
+            let n = self.from_switch.pending().unwrap();
+            let v = (0..n)
+                .map(|k| self.from_switch.peek(k, |d| d.to_vec()).unwrap())
+                .collect();
+            self.from_switch.release(n);
+            v
+        }
+    }
+
+    fn port(name: &str, regions: &mut Vec<OwnedRegion>) -> (RingPort, Guest) {
+        let g = Geometry::new(64, 2048);
+        let a = OwnedRegion::new(g);
+        let b = OwnedRegion::new(g);
+        // SAFETY: the regions are kept alive in `regions` for the whole test.
+        let (guest_tx, sw_rx, sw_tx, guest_rx) = unsafe {
+            let gt = Ring::format(a.ptr(), g);
+            let sr = Ring::attach(a.ptr(), g, false).unwrap();
+            let st = Ring::format(b.ptr(), g);
+            let gr = Ring::attach(b.ptr(), g, false).unwrap();
+            (gt, sr, st, gr)
+        };
+        regions.push(a);
+        regions.push(b);
+        (
+            RingPort::new(name, sw_rx, sw_tx, None),
+            Guest {
+                to_switch: guest_tx,
+                from_switch: guest_rx,
+            },
+        )
+    }
+
+    fn frame(dst: u8, src: u8, body: u8) -> Vec<u8> {
+        let mut f = vec![0u8; 60];
+        f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, dst]);
+        f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, src]);
+        f[12] = 0x08;
+        f[14] = body;
+        f
+    }
+
+    fn bcast(src: u8) -> Vec<u8> {
+        let mut f = frame(0, src, 0);
+        f[0..6].copy_from_slice(&[0xff; 6]);
+        f
+    }
+
+    #[test]
+    fn floods_unknown_then_learns() {
+        let mut regions = Vec::new();
+        let mut sw = Switch::new(32, 1000);
+        let mut guests = Vec::new();
+        for n in ["a", "b", "c"] {
+            let (p, g) = port(n, &mut regions);
+            sw.attach(Box::new(p));
+            guests.push(g);
+        }
+        // a -> unknown b: flooded to b and c.
+        guests[0].send(&[frame(2, 1, 7)]);
+        sw.forward(1);
+        assert_eq!(guests[1].recv().len(), 1);
+        assert_eq!(guests[2].recv().len(), 1);
+        // b answers a: a is known now, so only a gets it.
+        guests[1].send(&[frame(1, 2, 8)]);
+        sw.forward(2);
+        assert_eq!(guests[0].recv(), [frame(1, 2, 8)]);
+        assert!(guests[2].recv().is_empty());
+        // a -> b: b was learned from its answer.
+        guests[0].send(&[frame(2, 1, 9)]);
+        sw.forward(3);
+        assert_eq!(guests[1].recv(), [frame(2, 1, 9)]);
+        assert!(guests[2].recv().is_empty());
+        assert_eq!(sw.counters(0).unwrap().rx_packets, 2);
+        assert_eq!(sw.counters(1).unwrap().tx_packets, 2);
+    }
+
+    #[test]
+    fn broadcasts_flood_and_entries_age() {
+        let mut regions = Vec::new();
+        let mut sw = Switch::new(32, 10);
+        let mut guests = Vec::new();
+        for n in ["a", "b", "c"] {
+            let (p, g) = port(n, &mut regions);
+            sw.attach(Box::new(p));
+            guests.push(g);
+        }
+        guests[1].send(&[bcast(2)]);
+        sw.forward(0);
+        assert_eq!(guests[0].recv().len(), 1);
+        assert_eq!(guests[2].recv().len(), 1);
+        assert!(guests[1].recv().is_empty(), "never back to the sender");
+        // b is known at t=0; at t=100 the entry is too old: flooded again.
+        guests[0].send(&[frame(2, 1, 1)]);
+        sw.forward(100);
+        assert_eq!(guests[2].recv().len(), 1);
+        sw.age(1000);
+        assert_eq!(sw.mac_table_len(), 0);
+    }
+
+    #[test]
+    fn a_hostile_port_is_disabled_and_others_keep_working() {
+        let mut regions = Vec::new();
+        let mut sw = Switch::new(32, 1000);
+        let mut guests = Vec::new();
+        for n in ["evil", "b", "c"] {
+            let (p, g) = port(n, &mut regions);
+            sw.attach(Box::new(p));
+            guests.push(g);
+        }
+        // The evil guest claims a billion packets.
+        guests[0].to_switch.scribble(1_000_000_000, 0, 0xffff);
+        sw.forward(1);
+        assert!(sw.is_faulty(0));
+        assert_eq!(sw.counters(0).unwrap().protocol_errors, 1);
+        // b and c still talk.
+        guests[1].send(&[frame(3, 2, 5)]);
+        sw.forward(2);
+        assert_eq!(guests[2].recv(), [frame(3, 2, 5)]);
+    }
+
+    #[test]
+    fn a_guest_that_stops_consuming_only_loses_its_own_packets() {
+        let mut regions = Vec::new();
+        let mut sw = Switch::new(64, 1000);
+        let mut guests = Vec::new();
+        for n in ["a", "stuck", "c"] {
+            let (p, g) = port(n, &mut regions);
+            sw.attach(Box::new(p));
+            guests.push(g);
+        }
+        // Teach the switch where c and stuck are.
+        guests[2].send(&[bcast(3)]);
+        guests[1].send(&[bcast(2)]);
+        sw.forward(0);
+        sw.forward(0);
+        let _ = guests[0].recv();
+        let _ = guests[2].recv();
+        for round in 0..6u8 {
+            let burst: Vec<Vec<u8>> = (0..30)
+                .map(|k| {
+                    if k % 2 == 0 {
+                        frame(2, 1, round)
+                    } else {
+                        frame(3, 1, round)
+                    }
+                })
+                .collect();
+            guests[0].send(&burst);
+            sw.forward(1);
+            assert_eq!(guests[2].recv().len(), 15, "c keeps receiving");
+        }
+        // 1 broadcast + 90 unicast frames for a 64-slot ring that is never consumed.
+        let c = sw.counters(1).unwrap();
+        assert_eq!(c.tx_packets, 64);
+        assert_eq!(c.tx_drops, 27, "the rest were dropped, and counted");
+    }
+
+    #[test]
+    fn runt_frames_are_counted_and_dropped() {
+        let mut regions = Vec::new();
+        let mut sw = Switch::new(32, 1000);
+        let (pa, mut ga) = port("a", &mut regions);
+        let (pb, mut gb) = port("b", &mut regions);
+        sw.attach(Box::new(pa));
+        sw.attach(Box::new(pb));
+        ga.send(&[vec![1, 2, 3]]);
+        sw.forward(0);
+        assert!(gb.recv().is_empty());
+        assert_eq!(sw.counters(0).unwrap().rx_errors, 1);
+    }
+}
