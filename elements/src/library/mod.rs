@@ -1,7 +1,10 @@
 //! The element classes, grouped as in Click: one element, one file. Each file starts with the
 //! element's ports, processing, arguments and handlers, in that order.
 
+pub mod icmp;
+pub mod ip;
 pub mod standard;
+pub mod tcpudp;
 
 use crate::element::Registry;
 
@@ -9,5 +12,8 @@ use crate::element::Registry;
 pub fn registry() -> Registry {
     let mut r = Registry::new();
     standard::register(&mut r);
+    ip::register(&mut r);
+    icmp::register(&mut r);
+    tcpudp::register(&mut r);
     r
 }
