@@ -21,13 +21,13 @@
 //! annotation. The first bad packet (every one with VERBOSE) is reported on the console.
 
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::Ipv4Addr;
 
 use config_lang::args::{ArgError, ArgValue, Args, Ipv4Prefix};
 
-use super::{addr_at, be16, checksum, AddrList};
+use super::{addr_at, be16, checksum, AddrList, DropLog};
 use crate::batch::Batch;
 use crate::element::{ConfigureContext, Element, ElementClass, HandlerSpec};
 use crate::packet::Packet;
@@ -60,10 +60,7 @@ pub struct CheckIPHeader {
     bad_src: Vec<Ipv4Addr>,
     good_dst: Vec<Ipv4Addr>,
     checksum: bool,
-    verbose: bool,
-    details: bool,
-    drops: u64,
-    reason_drops: [u64; 6],
+    log: DropLog<6>,
 }
 
 impl Default for CheckIPHeader {
@@ -73,10 +70,7 @@ impl Default for CheckIPHeader {
             bad_src: Vec::new(),
             good_dst: Vec::new(),
             checksum: true,
-            verbose: false,
-            details: false,
-            drops: 0,
-            reason_drops: [0; 6],
+            log: DropLog::default(),
         }
     }
 }
@@ -138,19 +132,6 @@ impl CheckIPHeader {
         a.dst_ip = dst;
         Ok(())
     }
-
-    fn dropped(&mut self, r: Reason, cx: &mut Context<'_>) {
-        if self.drops == 0 || self.verbose {
-            let line = format!(
-                "{}: IP header check failed: {}",
-                cx.name(),
-                REASONS[r as usize]
-            );
-            cx.platform().print(&line);
-        }
-        self.drops += 1;
-        self.reason_drops[r as usize] += 1;
-    }
 }
 
 impl Element for CheckIPHeader {
@@ -169,8 +150,8 @@ impl Element for CheckIPHeader {
         if let Some(o) = args.read::<usize>("OFFSET")? {
             self.offset = o;
         }
-        self.verbose = args.read_or("VERBOSE", false)?;
-        self.details = args.read_or("DETAILS", false)?;
+        self.log.verbose = args.read_or("VERBOSE", false)?;
+        self.log.details = args.read_or("DETAILS", false)?;
         self.checksum = args.read_or("CHECKSUM", true)?;
 
         // Positional forms: `OFFSET`, or the old `BADSRC [, OFFSET]`.
@@ -211,37 +192,18 @@ impl Element for CheckIPHeader {
         super::split_good_bad(batch, cx, |p, cx| match self.check(p) {
             Ok(()) => true,
             Err(r) => {
-                self.dropped(r, cx);
+                self.log.note(r as usize, &REASONS, "IP header", cx);
                 false
             }
         });
     }
 
     fn handlers(&self) -> &'static [HandlerSpec] {
-        const BASIC: &[HandlerSpec] = &[HandlerSpec::read("drops")];
-        const DETAILED: &[HandlerSpec] = &[
-            HandlerSpec::read("drops"),
-            HandlerSpec::read("drop_details"),
-        ];
-        if self.details {
-            DETAILED
-        } else {
-            BASIC
-        }
+        self.log.handlers()
     }
 
     fn read_handler(&self, name: &str) -> Option<String> {
-        match name {
-            "drops" => Some(self.drops.to_string()),
-            "drop_details" => Some(
-                REASONS
-                    .iter()
-                    .zip(self.reason_drops)
-                    .map(|(r, n)| format!("{n}\t{r}\n"))
-                    .collect(),
-            ),
-            _ => None,
-        }
+        self.log.read_handler(name, &REASONS)
     }
 }
 

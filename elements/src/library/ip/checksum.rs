@@ -77,23 +77,8 @@ pub fn update16(hc: u16, old: u16, new: u16) -> u16 {
     !((s + (s >> 16)) as u16)
 }
 
-/// [`update16`] for a 32-bit field (an address), as two 16-bit words.
-#[inline]
-pub fn update32(hc: u16, old: [u8; 4], new: [u8; 4]) -> u16 {
-    let hc = update16(
-        hc,
-        u16::from_be_bytes([old[0], old[1]]),
-        u16::from_be_bytes([new[0], new[1]]),
-    );
-    update16(
-        hc,
-        u16::from_be_bytes([old[2], old[3]]),
-        u16::from_be_bytes([new[2], new[3]]),
-    )
-}
-
-/// After an incremental update: if all of `data` is zero its checksum is `0xFFFF`, which
-/// [`update16`] cannot produce (it gives `0`).
+/// After an incremental update stored `hc` in `data`'s checksum field: if all of `data` (that
+/// field included) is zero, the right checksum is `0xFFFF`, which [`update16`] cannot produce.
 #[inline]
 pub fn fix_zero(hc: u16, data: &[u8]) -> u16 {
     if hc == 0 && data.iter().all(|&b| b == 0) {

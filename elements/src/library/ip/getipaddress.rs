@@ -109,7 +109,7 @@ impl Element for GetIPAddress {
                 Source::IpSrc => network_ip_header(p).map(|(o, _)| o + 12),
                 Source::IpDst => network_ip_header(p).map(|(o, _)| o + 16),
             };
-            match at.and_then(|k| p.data().get(k..k + 4)) {
+            match at.and_then(|k| p.data().get(k..k.checked_add(4)?)) {
                 Some(b) => {
                     let addr = [b[0], b[1], b[2], b[3]];
                     store(p.anno_mut(), anno, addr);
@@ -148,6 +148,11 @@ mod tests {
         let g = h.got("s");
         assert_eq!(g.len(), 1);
         assert_eq!(g[0].anno.dst_ip, B);
+        assert_eq!(h.read("g.drops"), "1");
+        // An offset at the end of the address space neither overflows nor panics.
+        let mut h = Harness::new("Idle -> g :: GetIPAddress(18446744073709551615) -> s :: Sink;");
+        h.push_bytes("g", &[&frame]);
+        assert!(h.got("s").is_empty());
         assert_eq!(h.read("g.drops"), "1");
     }
 

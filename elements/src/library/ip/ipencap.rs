@@ -20,38 +20,12 @@ use core::net::Ipv4Addr;
 
 use config_lang::args::{ArgError, ArgValue, Args, Word};
 
-use super::{checksum, names, put16, IP_DF};
+use super::{checksum, names, put16, Dst, IP_DF};
 use crate::batch::Batch;
 use crate::element::{ConfigureContext, Element, ElementClass, HandlerSpec};
 use crate::router::Context;
 
 pub const CLASS: ElementClass = super::element_class!("IPEncap", "1/1", "a/a", IPEncap);
-
-/// An address or the packet's destination annotation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Dst {
-    Fixed(Ipv4Addr),
-    Anno,
-}
-
-impl ArgValue for Dst {
-    const EXPECTED: &'static str = "an IPv4 address or DST_ANNO";
-    fn parse_arg(s: &str) -> Result<Self, String> {
-        match s.trim() {
-            "DST_ANNO" => Ok(Dst::Anno),
-            t => Ipv4Addr::parse_arg(t).map(Dst::Fixed),
-        }
-    }
-}
-
-impl core::fmt::Display for Dst {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Dst::Fixed(a) => write!(f, "{a}"),
-            Dst::Anno => f.write_str("DST_ANNO"),
-        }
-    }
-}
 
 pub struct IPEncap {
     /// Version/IHL, TOS, flags, TTL, protocol and source; length, id, checksum and (with

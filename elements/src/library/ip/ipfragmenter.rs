@@ -370,7 +370,7 @@ mod tests {
     #[test]
     fn fragmenting_a_fragment_keeps_offset_base_and_mf() {
         let mut p = udp(A, 1, B, 2, &payload(500));
-        p[6] = 0x20 | 0x00;
+        p[6] = 0x20;
         p[7] = 10; // offset 80, MF set
         fix_ip(&mut p);
         let mut h = Harness::new("Idle -> f :: IPFragmenter(200) -> s :: Sink;");
@@ -424,6 +424,10 @@ mod tests {
         bad_len[2..4].copy_from_slice(&500u16.to_be_bytes());
         let mut bad_ihl = p.clone();
         bad_ihl[0] = 0x41;
+        let mut past_64k = p.clone();
+        past_64k[6] = 0x1f; // offset 8190 * 8 = 65520, plus 128 bytes
+        past_64k[7] = 0xfe;
+        fix_ip(&mut past_64k);
         let mut h = Harness::new("Idle -> f :: IPFragmenter(40) -> s :: Sink; f[1] -> df :: Sink;");
         h.push(
             "f",
@@ -431,11 +435,13 @@ mod tests {
                 with_net(&bad_len, 0),
                 with_net(&bad_ihl, 0),
                 Packet::from_slice(&p[..60]),
+                with_net(&past_64k, 0),
             ],
         );
         assert!(h.data("s").is_empty());
-        assert_eq!(h.read("f.drops"), "3");
-        // MTU 24 leaves 0 bytes after a 20-byte header (rounded to 8): output 1.
+        assert!(h.data("df").is_empty());
+        assert_eq!(h.read("f.drops"), "4");
+        // MTU 27 leaves 0 bytes after a 20-byte header (rounded to 8): output 1.
         let mut h = Harness::new("Idle -> f :: IPFragmenter(27) -> s :: Sink; f[1] -> df :: Sink;");
         h.push_ip("f", &[&p]);
         assert_eq!(h.data("df").len(), 1);

@@ -101,12 +101,21 @@ impl View<'_> {
     }
 }
 
-fn proto_text(p: u8, prepend: bool) -> String {
-    match names::ip_proto_name(p) {
-        Some(n) => n.to_string(),
-        None if prepend => alloc::format!("protocol {p}"),
-        None => p.to_string(),
-    }
+/// Writes a protocol's name, or its number (after `protocol ` if `prepend`).
+fn write_proto(s: &mut String, p: u8, prepend: bool) {
+    let _ = match names::ip_proto_name(p) {
+        Some(n) => write!(s, " {n}"),
+        None if prepend => write!(s, " protocol {p}"),
+        None => write!(s, " {p}"),
+    };
+}
+
+/// Writes an ICMP code's name, or `code N`.
+fn write_code(s: &mut String, ty: u8, code: u8) {
+    let _ = match names::icmp_code_name(ty, code) {
+        Some(n) => write!(s, " {n}"),
+        None => write!(s, " code {code}"),
+    };
 }
 
 impl IPPrint {
@@ -222,24 +231,21 @@ impl IPPrint {
                 let _ = write!(s, "({}, {})", word(t + 4), word(t + 6));
             }
             names::ICMP_UNREACH => {
-                let code_text = match names::icmp_code_name(ty, code) {
-                    Some(n) => n.to_string(),
-                    None => alloc::format!("code {code}"),
-                };
                 let elen = v.tlen - 8;
                 if elen < 20 {
-                    let _ = write!(s, "icmp unreachable {code_text} truncated-icmp");
+                    s.push_str("icmp unreachable");
+                    write_code(s, ty, code);
+                    s.push_str(" truncated-icmp");
                     return;
                 }
                 let e = t + 8;
                 let ehl = ((d[e] & 0x0f) as isize) * 4;
-                let _ = write!(s, "icmp {} unreachable {code_text}", addr_at(d, e + 16));
+                let _ = write!(s, "icmp {} unreachable", addr_at(d, e + 16));
+                write_code(s, ty, code);
                 match code {
-                    names::UNREACH_PROTOCOL => {
-                        let _ = write!(s, " {}", proto_text(d[e + 9], false));
-                    }
+                    names::UNREACH_PROTOCOL => write_proto(s, d[e + 9], false),
                     names::UNREACH_PORT => {
-                        let _ = write!(s, " {}", proto_text(d[e + 9], true));
+                        write_proto(s, d[e + 9], true);
                         if elen - ehl < 4 {
                             s.push_str(" truncated-icmp");
                         } else {
@@ -363,9 +369,6 @@ impl IPPrint {
         let d = p.data();
         if d.len() < nh + 20 {
             s.push_str("truncated-ip");
-            if self.contents != Contents::None {
-                self.contents(s, p, None);
-            }
             return;
         }
         let hlen = ((d[nh] & 0x0f) as usize) * 4;
@@ -631,7 +634,10 @@ mod tests {
     #[test]
     fn contents_payload_paint() {
         let p = udp(A, 1, B, 2, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ");
-        let l = print("TIMESTAMP false, PAYLOAD ascii, PAINT true", &[p.clone()]);
+        let l = print(
+            "TIMESTAMP false, PAYLOAD ascii, PAINT true",
+            core::slice::from_ref(&p),
+        );
         assert_eq!(
             l,
             [
@@ -639,7 +645,10 @@ mod tests {
                 "  ABCDEFGH IJKLMNOP QRSTUVWX YZ",
             ]
         );
-        let l = print("TIMESTAMP false, CONTENTS hex, MAXLENGTH 30", &[p.clone()]);
+        let l = print(
+            "TIMESTAMP false, CONTENTS hex, MAXLENGTH 30",
+            core::slice::from_ref(&p),
+        );
         let hex = |b: &[u8]| -> String {
             b.chunks(4)
                 .map(|c| {

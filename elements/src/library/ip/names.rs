@@ -14,7 +14,6 @@ const IP_PROTOS: &[(&str, u8)] = &[
 
 pub const ICMP_ECHO_REPLY: u8 = 0;
 pub const ICMP_UNREACH: u8 = 3;
-pub const ICMP_SOURCEQUENCH: u8 = 4;
 pub const ICMP_REDIRECT: u8 = 5;
 pub const ICMP_ECHO: u8 = 8;
 pub const ICMP_TIMXCEED: u8 = 11;
