@@ -4,6 +4,12 @@
 //! The helpers here are shared with the `icmp` and `tcpudp` groups: where the IPv4 header of a
 //! packet is, the two-output split used by every checking element, address lists, and the user
 //! annotation bytes Click's IP elements use.
+//!
+//! Header fields are read with the small accessors below rather than smoltcp's `Ipv4Packet` /
+//! `UdpPacket` / `TcpPacket`: these elements must classify malformed headers exactly as Click
+//! does (one reason per check, in Click's order, on headers at any offset and possibly cut
+//! short), which `new_checked` does not report and `new_unchecked` accessors would panic on; and
+//! smoltcp 0.12 keeps its checksum helpers private (see [`checksum`]).
 
 pub(crate) mod checksum;
 pub(crate) mod names;
