@@ -92,10 +92,13 @@ impl Args {
         found
     }
 
-    /// The next unused argument that is not in keyword form.
+    /// The next unused argument that is not in keyword form. A bare upper-case word (`DST_ANNO`)
+    /// counts as positional here: Click treats a word as a keyword only when a value follows it,
+    /// so `IPEncap(4, 1.0.0.1, DST_ANNO)` gives DST the value `DST_ANNO`. (A read of a parameter
+    /// named like the word still takes it as that keyword first.)
     fn take_positional(&mut self) -> Option<usize> {
-        let k =
-            (0..self.args.len()).find(|&k| !self.used[k] && self.args[k].keyword().is_none())?;
+        let k = (0..self.args.len())
+            .find(|&k| !self.used[k] && self.args[k].keyword().is_none_or(|(_, v)| v.is_empty()))?;
         self.used[k] = true;
         Some(k)
     }
@@ -294,6 +297,20 @@ mod tests {
         let mut a = Args::new("1, 2");
         let _ = a.read_mp::<u32>("A");
         assert!(a.complete().unwrap_err().message.contains("too many"));
+    }
+
+    #[test]
+    fn bare_upper_case_words_can_be_positional_values() {
+        let mut a = Args::new("4, DST_ANNO, 53");
+        assert_eq!(a.read_mp::<u32>("PROTO"), Ok(4));
+        assert_eq!(a.read_mp::<String>("DST"), Ok("DST_ANNO".to_string()));
+        assert_eq!(a.read_mp::<u32>("PORT"), Ok(53));
+        assert!(a.complete().is_ok());
+        // A read of the parameter the word names still takes it as that keyword.
+        let mut a = Args::new("DATA, 5");
+        assert_eq!(a.read_p::<String>("DATA"), Ok(Some(String::new())));
+        assert_eq!(a.read_p::<u32>("N"), Ok(Some(5)));
+        assert!(a.complete().is_ok());
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! The element classes, grouped as in Click: one element, one file. Each file starts with the
 //! element's ports, processing, arguments and handlers, in that order.
 
+pub mod icmp;
+pub mod ip;
 pub mod netdev;
 pub mod standard;
+pub mod tcpudp;
 #[cfg(feature = "std")]
 pub mod userlevel;
 
@@ -13,6 +16,9 @@ pub fn registry() -> Registry {
     let mut r = Registry::new();
     standard::register(&mut r);
     netdev::register(&mut r);
+    ip::register(&mut r);
+    icmp::register(&mut r);
+    tcpudp::register(&mut r);
     #[cfg(feature = "std")]
     userlevel::register(&mut r);
     r
