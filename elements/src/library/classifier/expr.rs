@@ -421,7 +421,7 @@ enum Type {
     Ttl,
     Len,
     Win,
-    IcmpType,
+    Icmp,
     Frag,
     Unfrag,
     Ect,
@@ -443,7 +443,7 @@ const TYPE_WORDS: &[(&str, Type)] = &[
     ("ttl", Type::Ttl),
     ("len", Type::Len),
     ("win", Type::Win),
-    ("type", Type::IcmpType),
+    ("type", Type::Icmp),
     ("frag", Type::Frag),
     ("unfrag", Type::Unfrag),
     ("ect", Type::Ect),
@@ -934,9 +934,7 @@ impl<'a> Parser<'a> {
                     if let Some(p) = self.prev {
                         if matches!(
                             p.ty,
-                            Some(
-                                Type::Port | Type::Proto | Type::IcmpType | Type::Opt | Type::Flags
-                            )
+                            Some(Type::Port | Type::Proto | Type::Icmp | Type::Opt | Type::Flags)
                         ) {
                             q = p;
                         } else {
@@ -970,7 +968,7 @@ impl<'a> Parser<'a> {
             found.push((Type::Opt, "tcp opt"));
         }
         if proto.is_none_or(|n| n == "icmp") && lookup(ICMP_TYPES, w).is_some() {
-            found.push((Type::IcmpType, "icmp type"));
+            found.push((Type::Icmp, "icmp type"));
         }
         if proto.is_none() && lookup(PROTOCOLS, w).is_some() {
             found.push((Type::Proto, "ip proto"));
@@ -1238,7 +1236,7 @@ impl<'a> Parser<'a> {
                     rel,
                 })
             }
-            Type::IcmpType => {
+            Type::Icmp => {
                 proto_only("icmp")?;
                 let rel = self.rel("icmp type", 0xff, mask, op, val, false, |w| {
                     parse_number(w).or_else(|| lookup(ICMP_TYPES, w).map(u32::from))

@@ -148,7 +148,7 @@ fn positive(l: Loc, rel: &Rel) -> Formula {
 /// One field: `!=` means "present and not equal".
 fn field(l: Loc, rel: &Rel) -> Formula {
     match rel.cmp {
-        Cmp::NotIn(..) => and(alloc::vec![present(l), Formula::not(positive(l, rel))]),
+        Cmp::NotIn(..) => and(alloc::vec![present(l), Formula::negate(positive(l, rel))]),
         _ => positive(l, rel),
     }
 }
@@ -169,7 +169,7 @@ fn directed(dir: Dir, src: Loc, dst: Loc, rel: &Rel) -> Formula {
                 Dir::Dst => alloc::vec![present(dst)],
                 _ => alloc::vec![present(src), present(dst)],
             };
-            v.push(Formula::not(pos));
+            v.push(Formula::negate(pos));
             and(v)
         }
         _ => pos,
@@ -244,7 +244,7 @@ pub fn lower_prim(p: &Prim) -> Formula {
 pub fn lower(e: &Expr) -> Formula {
     match e {
         Expr::Prim(p) => lower_prim(p),
-        Expr::Not(e) => Formula::not(lower(e)),
+        Expr::Not(e) => Formula::negate(lower(e)),
         Expr::And(es) => and(es.iter().map(lower).collect()),
         Expr::Or(es) => or(es.iter().map(lower).collect()),
     }

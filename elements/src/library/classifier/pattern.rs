@@ -181,7 +181,7 @@ pub fn lower(p: &Pattern) -> Formula {
             1 => tests.into_iter().next().expect("one"),
             _ => Formula::And(tests),
         };
-        clauses.push(if c.negated { Formula::not(f) } else { f });
+        clauses.push(if c.negated { Formula::negate(f) } else { f });
     }
     match clauses.len() {
         0 => Formula::Const(true),
@@ -246,7 +246,7 @@ mod tests {
             parse("0/1234%f?0f").unwrap()[0].bytes,
             alloc::vec![(0x10, 0xf0), (0x04, 0x0f)]
         );
-        assert_eq!(parse("! 3/aa").unwrap()[0].negated, true);
+        assert!(parse("! 3/aa").unwrap()[0].negated);
     }
 
     #[test]

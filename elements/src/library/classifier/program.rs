@@ -104,7 +104,7 @@ pub enum Formula {
 }
 
 impl Formula {
-    pub fn not(f: Formula) -> Formula {
+    pub fn negate(f: Formula) -> Formula {
         match f {
             Formula::Const(b) => Formula::Const(!b),
             Formula::Not(g) => *g,
@@ -132,8 +132,8 @@ const ABSENT: usize = usize::MAX / 4;
 #[derive(Clone, Copy, Debug)]
 pub struct View<'a> {
     pub data: &'a [u8],
-    ip: usize,
-    tp: usize,
+    /// Where each [`Base`] starts in `data` ([`ABSENT`] when the packet has no such header).
+    bases: [usize; 3],
 }
 
 impl<'a> View<'a> {
@@ -141,8 +141,7 @@ impl<'a> View<'a> {
     pub fn data(data: &'a [u8]) -> View<'a> {
         View {
             data,
-            ip: ABSENT,
-            tp: ABSENT,
+            bases: [0, ABSENT, ABSENT],
         }
     }
 
@@ -151,11 +150,7 @@ impl<'a> View<'a> {
     #[inline]
     pub fn ip(data: &'a [u8], ip: usize) -> View<'a> {
         if ip > data.len() {
-            return View {
-                data,
-                ip: ABSENT,
-                tp: ABSENT,
-            };
+            return View::data(data);
         }
         let tp = match data.get(ip..ip + 8) {
             Some(h) => {
@@ -169,37 +164,44 @@ impl<'a> View<'a> {
             }
             None => ABSENT,
         };
-        View { data, ip, tp }
+        View {
+            data,
+            bases: [0, ip, tp],
+        }
     }
 
     #[inline(always)]
     fn start(&self, b: Base) -> usize {
-        match b {
-            Base::Data => 0,
-            Base::Ip => self.ip,
-            Base::Transport => self.tp,
-        }
+        self.bases[b as usize]
     }
 
     /// The transport header, if the packet has one by the rule of [`Base::Transport`].
     pub fn transport(&self) -> Option<&'a [u8]> {
-        self.data.get(self.tp..)
+        self.data.get(self.bases[2]..)
     }
 
     pub fn ip_header(&self) -> Option<&'a [u8]> {
-        self.data.get(self.ip..)
+        self.data.get(self.bases[1]..)
     }
 }
 
 #[inline(always)]
 fn load(data: &[u8], start: usize, off: usize, need: usize) -> Option<u32> {
     let s = start + off;
-    if let Some(b) = data.get(s..s + 4) {
-        return Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+    match data.get(s..s + 4) {
+        Some(b) => Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+        None => load_short(data, start, off, need),
     }
+}
+
+/// A word that runs past the end of the packet: present if the bytes the test needs are.
+#[cold]
+#[inline(never)]
+fn load_short(data: &[u8], start: usize, off: usize, need: usize) -> Option<u32> {
     if start + need > data.len() {
         return None;
     }
+    let s = start + off;
     let mut w = [0u8; 4];
     let n = data.len().saturating_sub(s).min(4);
     if n > 0 {
@@ -208,8 +210,9 @@ fn load(data: &[u8], start: usize, off: usize, need: usize) -> Option<u32> {
     Some(u32::from_be_bytes(w))
 }
 
-/// Jump targets at or above this are leaves: `LEAF | output`, or [`DROP`].
+/// While compiling, jump targets at or above this are leaves: `LEAF | output`, or [`DROP`].
 const LEAF: u32 = 1 << 31;
+/// The action "drop".
 const DROP: u32 = u32::MAX;
 
 fn leaf(action: Option<usize>) -> u32 {
@@ -219,116 +222,155 @@ fn leaf(action: Option<usize>) -> u32 {
     }
 }
 
+/// One test, 32 bytes: `(word & mask).wrapping_sub(lo) <= span` picks `next[1]`, else
+/// `next[0]`.
 #[derive(Clone, Copy, Debug)]
+#[repr(C, align(32))]
 struct Node {
     mask: u32,
     lo: u32,
-    /// `hi - lo`: the test is `(w & mask).wrapping_sub(lo) <= span`.
     span: u32,
-    yes: u32,
-    no: u32,
-    offset: u16,
+    next: [u32; 2],
+    offset: u32,
     need: u16,
     base: Base,
 }
 
+impl Node {
+    /// A leaf: a test that always passes and jumps to itself, so walks can step past the end.
+    fn leaf(at: u32) -> Node {
+        Node {
+            mask: 0,
+            lo: 0,
+            span: 0,
+            next: [at, at],
+            offset: 0,
+            need: 0,
+            base: Base::Data,
+        }
+    }
+
+    fn test(&self) -> Test {
+        Test {
+            base: self.base,
+            offset: self.offset as u16,
+            need: self.need,
+            mask: self.mask,
+            lo: self.lo,
+            hi: self.lo.wrapping_add(self.span),
+        }
+    }
+}
+
 /// A compiled classifier: run it on a packet to get the output of the first matching rule.
+///
+/// Nodes `0..first_leaf` are tests and every jump goes forward; nodes from `first_leaf` on are
+/// leaves (one per action) that loop on themselves (so a walk may step past its end).
 #[derive(Clone, Debug)]
 pub struct Program {
     nodes: Vec<Node>,
     start: u32,
+    first_leaf: u32,
+    /// Per leaf: an output, or [`DROP`].
+    actions: Vec<u32>,
 }
 
 impl Default for Program {
     fn default() -> Program {
         Program {
-            nodes: Vec::new(),
-            start: DROP,
+            nodes: alloc::vec![Node::leaf(0)],
+            start: 0,
+            first_leaf: 0,
+            actions: alloc::vec![DROP],
         }
     }
 }
 
 impl Program {
+    /// One test: the node to go to next.
+    #[inline(always)]
+    fn step(&self, t: u32, v: &View<'_>) -> u32 {
+        // Targets are checked at construction: always a node index.
+        let n = &self.nodes[t as usize];
+        let pass = match load(v.data, v.start(n.base), n.offset as usize, n.need as usize) {
+            Some(w) => (w & n.mask).wrapping_sub(n.lo) <= n.span,
+            None => false,
+        };
+        // Indexed, not branched on: which way a packet goes is data, not worth predicting.
+        n.next[pass as usize]
+    }
+
+    #[inline(always)]
+    fn action(&self, t: u32) -> u32 {
+        self.actions[(t - self.first_leaf) as usize]
+    }
+
     /// The output of the first rule the packet matches, or `None` (drop).
     #[inline]
     pub fn run(&self, v: &View<'_>) -> Option<usize> {
-        let starts = [0usize, v.ip, v.tp];
         let mut t = self.start;
-        while t < LEAF {
-            // Targets are checked at construction: always a node index or a leaf.
-            let n = &self.nodes[t as usize];
-            let pass = match load(
-                v.data,
-                starts[n.base as usize],
-                n.offset as usize,
-                n.need as usize,
-            ) {
-                Some(w) => (w & n.mask).wrapping_sub(n.lo) <= n.span,
-                None => false,
-            };
-            t = if pass { n.yes } else { n.no };
+        while t < self.first_leaf {
+            t = self.step(t, v);
         }
-        (t != DROP).then_some((t & !LEAF) as usize)
+        Program::decode(self.action(t))
+    }
+
+    #[inline(always)]
+    fn decode(r: u32) -> Option<usize> {
+        (r != DROP).then_some(r as usize)
     }
 
     /// Number of test nodes.
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.first_leaf as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.first_leaf == 0
     }
 
     /// The largest number of tests any packet goes through.
     pub fn max_depth(&self) -> usize {
+        let fl = self.first_leaf as usize;
         let mut depth = alloc::vec![0usize; self.nodes.len()];
-        for i in (0..self.nodes.len()).rev() {
-            let d = |t: u32| {
-                if t < LEAF {
-                    depth[t as usize]
-                } else {
-                    0
-                }
-            };
-            depth[i] = 1 + d(self.nodes[i].yes).max(d(self.nodes[i].no));
+        for i in (0..fl).rev() {
+            let n = &self.nodes[i];
+            depth[i] = 1 + depth[n.next[1] as usize].max(depth[n.next[0] as usize]);
         }
-        if self.start < LEAF {
-            depth[self.start as usize]
-        } else {
-            0
-        }
+        depth[self.start as usize]
     }
 
     /// Whether some packet path reaches output `k` (a rule that can never match does not).
     pub fn reaches(&self, k: usize) -> bool {
-        let want = leaf(Some(k));
-        self.start == want || self.nodes.iter().any(|n| n.yes == want || n.no == want)
+        let fl = self.first_leaf;
+        let hit = |t: u32| t >= fl && self.action(t) == k as u32;
+        hit(self.start)
+            || self.nodes[..fl as usize]
+                .iter()
+                .any(|n| hit(n.next[1]) || hit(n.next[0]))
     }
 
-    /// The program as text, one node a line (the `program` handler).
+    /// The program as text, one test a line (the `program` handler).
     pub fn dump(&self) -> String {
         let mut s = String::new();
         let tgt = |t: u32| -> String {
-            if t == DROP {
-                "[drop]".into()
-            } else if t >= LEAF {
-                alloc::format!("[{}]", t & !LEAF)
-            } else {
+            if t < self.first_leaf {
                 alloc::format!("{t}")
+            } else if self.action(t) == DROP {
+                "[drop]".into()
+            } else {
+                alloc::format!("[{}]", self.action(t))
             }
         };
         let _ = writeln!(s, "start -> {}", tgt(self.start));
-        for (i, n) in self.nodes.iter().enumerate() {
-            let t = Test {
-                base: n.base,
-                offset: n.offset,
-                need: n.need,
-                mask: n.mask,
-                lo: n.lo,
-                hi: n.lo.wrapping_add(n.span),
-            };
-            let _ = writeln!(s, "{i:3}  {t}  yes -> {}  no -> {}", tgt(n.yes), tgt(n.no));
+        for (i, n) in self.nodes[..self.first_leaf as usize].iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "{i:3}  {}  yes -> {}  no -> {}",
+                n.test(),
+                tgt(n.next[1]),
+                tgt(n.next[0])
+            );
         }
         s
     }
@@ -409,8 +451,29 @@ fn finish(dag: &Dag, start: u32) -> Program {
     for (k, &i) in order.iter().enumerate() {
         new_id[i] = k as u32;
     }
-    let map = |t: u32| if t < LEAF { new_id[t as usize] } else { t };
-    let nodes = order
+    // Leaves after the tests, one per action used.
+    let first_leaf = order.len() as u32;
+    let mut actions: Vec<u32> = Vec::new();
+    let mut leaf_of = |t: u32| -> u32 {
+        let a = if t == DROP { DROP } else { t & !LEAF };
+        let k = match actions.iter().position(|&x| x == a) {
+            Some(k) => k,
+            None => {
+                actions.push(a);
+                actions.len() - 1
+            }
+        };
+        first_leaf + k as u32
+    };
+    let mut map = |t: u32| {
+        if t < LEAF {
+            new_id[t as usize]
+        } else {
+            leaf_of(t)
+        }
+    };
+    let start = map(start);
+    let mut nodes: Vec<Node> = order
         .iter()
         .map(|&i| {
             let (t, y, n) = dag.nodes[i];
@@ -418,23 +481,29 @@ fn finish(dag: &Dag, start: u32) -> Program {
                 mask: t.mask,
                 lo: t.lo,
                 span: t.hi.wrapping_sub(t.lo),
-                yes: map(y),
-                no: map(n),
-                offset: t.offset,
+                next: [map(n), map(y)],
+                offset: t.offset as u32,
                 need: t.need,
                 base: t.base,
             }
         })
         .collect();
+    for k in 0..actions.len() {
+        nodes.push(Node::leaf(first_leaf + k as u32));
+    }
     let p = Program {
         nodes,
-        start: map(start),
+        start,
+        first_leaf,
+        actions,
     };
-    debug_assert!(p
-        .nodes
+    debug_assert!(p.nodes[..first_leaf as usize]
         .iter()
         .enumerate()
-        .all(|(i, n)| [n.yes, n.no].iter().all(|&t| t >= LEAF || t as usize > i)));
+        .all(|(i, n)| n
+            .next
+            .iter()
+            .all(|&t| t as usize > i && (t as usize) < p.nodes.len())));
     p
 }
 
@@ -689,7 +758,7 @@ mod tests {
     #[test]
     fn short_packets_fail_tests() {
         let f = t(Base::Data, 4, 4, 0x0000_ffff, 0x0800, 0x0800);
-        let p = compile(&[(f.clone(), Some(0)), (Formula::not(f), Some(1))]);
+        let p = compile(&[(f.clone(), Some(0)), (Formula::negate(f), Some(1))]);
         assert_eq!(p.run(&View::data(&[0, 0, 0, 0, 0, 0, 0x08, 0])), Some(0));
         assert_eq!(p.run(&View::data(&[0, 0, 0, 0, 0, 0, 0x08])), Some(1));
         assert_eq!(p.run(&View::data(&[])), Some(1));
