@@ -411,7 +411,7 @@ impl Dag {
 /// Compiles rules tried in order (first match wins; no match drops) into a program. Each rule is
 /// a formula and its action: `Some(output)` or `None` (drop).
 pub fn compile(rules: &[(Formula, Option<usize>)]) -> Program {
-    compile_with_budget(rules, 200_000)
+    compile_with_budget(rules, 20_000)
 }
 
 /// [`compile`] with a bound on the optimisation work (tests use small ones).
@@ -509,6 +509,12 @@ fn finish(dag: &Dag, start: u32) -> Program {
 
 type Fact = (Test, bool);
 
+/// Facts about one word that the optimiser keeps (the most recent).
+const MAX_FACTS: u8 = 8;
+/// Past this many tests on a path, the rest of the DAG is copied as it is (this bounds the
+/// recursion, and facts that old rarely decide anything).
+const MAX_PATH: usize = 64;
+
 /// Rebuilds a DAG along its paths, deciding tests from the facts of the path.
 struct Optimizer<'a> {
     src: &'a Dag,
@@ -521,6 +527,8 @@ struct Optimizer<'a> {
     memo: HashMap<(u32, Vec<Fact>, [u16; 3]), u32>,
     copies: HashMap<u32, u32>,
     budget: usize,
+    /// Scratch: facts kept per word.
+    per_word: Vec<u8>,
 }
 
 impl<'a> Optimizer<'a> {
@@ -561,47 +569,78 @@ impl<'a> Optimizer<'a> {
             memo: HashMap::new(),
             copies: HashMap::new(),
             budget,
+            per_word: Vec::new(),
         }
     }
 
+    /// The sub-DAG at `t` as it is (no facts), iteratively: DAGs can be deep.
     fn copy(&mut self, t: u32) -> u32 {
+        let mut stack = alloc::vec![t];
+        while let Some(&x) = stack.last() {
+            if x >= LEAF || self.copies.contains_key(&x) {
+                stack.pop();
+                continue;
+            }
+            let (test, y, n) = self.src.nodes[x as usize];
+            let done = |c: u32, copies: &HashMap<u32, u32>| {
+                if c >= LEAF {
+                    Some(c)
+                } else {
+                    copies.get(&c).copied()
+                }
+            };
+            match (done(y, &self.copies), done(n, &self.copies)) {
+                (Some(y), Some(n)) => {
+                    let r = self.out.mk(test, y, n);
+                    self.copies.insert(x, r);
+                    stack.pop();
+                }
+                (y2, n2) => {
+                    if y2.is_none() {
+                        stack.push(y);
+                    }
+                    if n2.is_none() {
+                        stack.push(n);
+                    }
+                }
+            }
+        }
         if t >= LEAF {
-            return t;
+            t
+        } else {
+            self.copies[&t]
         }
-        if let Some(&r) = self.copies.get(&t) {
-            return r;
-        }
-        let (test, y, n) = self.src.nodes[t as usize];
-        let (y, n) = (self.copy(y), self.copy(n));
-        let r = self.out.mk(test, y, n);
-        self.copies.insert(t, r);
-        r
     }
 
-    fn opt(&mut self, t: u32, facts: &mut Vec<Fact>) -> u32 {
+    /// `facts`: the path's facts, each with its word id.
+    fn opt(&mut self, t: u32, facts: &mut Vec<(Fact, u32)>) -> u32 {
         if t >= LEAF {
             return t;
         }
-        if self.budget == 0 {
+        if self.budget == 0 || facts.len() >= MAX_PATH {
             return self.copy(t);
         }
         self.budget -= 1;
         let (test, yes, no) = self.src.nodes[t as usize];
         // What the sub-DAG can depend on: facts about its words, and how many bytes of each base
         // are known to be present (capped at what it could ever ask for).
+        // At most MAX_FACTS per word, the most recent: enough to decide repeated tests, and it
+        // keeps keys small and the work per node bounded.
         let words = &self.words[t as usize];
-        let mut relevant: Vec<Fact> = facts
-            .iter()
-            .filter(|(f, _)| {
-                let id = self.word_ids[&(f.base, f.offset)];
-                words[id / 64] & (1 << (id % 64)) != 0
-            })
-            .copied()
-            .collect();
+        self.per_word.clear();
+        self.per_word.resize(self.word_ids.len(), 0);
+        let mut relevant: Vec<Fact> = Vec::new();
+        for (f, id) in facts.iter().rev() {
+            let id = *id as usize;
+            if words[id / 64] & (1 << (id % 64)) != 0 && self.per_word[id] < MAX_FACTS {
+                self.per_word[id] += 1;
+                relevant.push(*f);
+            }
+        }
         relevant.sort_unstable();
         relevant.dedup();
         let mut avail = [0u16; 3];
-        for (f, v) in facts.iter() {
+        for ((f, v), _) in facts.iter() {
             if *v {
                 let a = &mut avail[f.base as usize];
                 *a = (*a).max(f.need);
@@ -619,10 +658,11 @@ impl<'a> Optimizer<'a> {
             Some(true) => self.opt(yes, facts),
             Some(false) => self.opt(no, facts),
             None => {
-                facts.push((test, true));
+                let id = self.word_ids[&(test.base, test.offset)] as u32;
+                facts.push(((test, true), id));
                 let y = self.opt(yes, facts);
                 facts.pop();
-                facts.push((test, false));
+                facts.push(((test, false), id));
                 let n = self.opt(no, facts);
                 facts.pop();
                 self.out.mk(test, y, n)

@@ -405,3 +405,34 @@ fn parser_on_keyword_soup() {
     }
     assert!(accepted > 500, "only {accepted} accepted");
 }
+
+/// Large rule sets compile quickly and stay linear-ish in size.
+#[test]
+fn large_rule_sets_compile() {
+    extern crate std;
+    let mut rules = Vec::new();
+    for k in 0..300u32 {
+        let text = alloc::format!(
+            "src host 10.0.{}.{} and dst tcp port {} or udp dst port {} and ip ttl > {}",
+            k / 256,
+            k % 256,
+            1000 + k,
+            2000 + k % 17,
+            k % 64
+        );
+        let e = super::expr::parse(&text).unwrap();
+        rules.push((lower::lower(&e), Some((k % 4) as usize)));
+    }
+    let t = std::time::Instant::now();
+    let prog = super::program::compile(&rules);
+    let took = t.elapsed();
+    std::println!(
+        "300 rules: {} tests, depth {}, {:?}",
+        prog.len(),
+        prog.max_depth(),
+        took
+    );
+    assert!(prog.len() < 20_000, "{}", prog.len());
+    let pkt = Ip::tcp([10, 0, 1, 2], [1, 1, 1, 1], 5, 1000 + 258, 0).build();
+    assert_eq!(prog.run(&View::ip(&pkt, 0)), Some(2));
+}
