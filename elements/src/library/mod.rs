@@ -1,6 +1,7 @@
 //! The element classes, grouped as in Click: one element, one file. Each file starts with the
 //! element's ports, processing, arguments and handlers, in that order.
 
+pub mod classifier;
 pub mod icmp;
 pub mod ip;
 pub mod netdev;
@@ -21,5 +22,6 @@ pub fn registry() -> Registry {
     tcpudp::register(&mut r);
     #[cfg(feature = "std")]
     userlevel::register(&mut r);
+    classifier::register(&mut r);
     r
 }
