@@ -25,7 +25,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Parse and flatten a configuration and report every error with file:line:col.
+    /// Parse, flatten and validate a configuration against the element library (classes, ports,
+    /// push/pull, arguments); report every error with file:line:col.
     #[command(
         after_help = "Examples:\n  clickos-cli check fw.click\n  clickos-cli check - < fw.click\n  clickos-cli check fw.click RATE=10kpps"
     )]

@@ -29,8 +29,25 @@ fn load_checked(a: &ConfigArgs) -> Result<Loaded, Failure> {
     Ok(loaded)
 }
 
+/// What `check` adds to parsing: every class exists, port counts and push/pull fit, and every
+/// element accepts its arguments — all without opening devices or files.
+fn validate(loaded: &Loaded, text: &str) -> Result<(), Failure> {
+    let g = loaded.graph.as_ref().expect("no errors");
+    match elements::router::build(g, &elements::library::registry(), None, text) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            eprint!(
+                "{}",
+                config_lang::diag::render_all(&e.diagnostics, &loaded.sources)
+            );
+            Err(Failure::reported())
+        }
+    }
+}
+
 pub fn check(a: &ConfigArgs) -> Result<(), Failure> {
     let loaded = load_checked(a)?;
+    validate(&loaded, &loaded.sources.file(config_lang::FileId(0)).text)?;
     let g = loaded.graph.as_ref().expect("no errors");
     println!(
         "{}: ok ({} elements, {} connections)",
