@@ -1,6 +1,7 @@
 //! The element classes, grouped as in Click: one element, one file. Each file starts with the
 //! element's ports, processing, arguments and handlers, in that order.
 
+pub mod ethernet;
 pub mod standard;
 
 use crate::element::Registry;
@@ -9,5 +10,6 @@ use crate::element::Registry;
 pub fn registry() -> Registry {
     let mut r = Registry::new();
     standard::register(&mut r);
+    ethernet::register(&mut r);
     r
 }
