@@ -2,6 +2,7 @@
 //! element's ports, processing, arguments and handlers, in that order.
 
 pub mod ethernet;
+pub mod lookup;
 pub mod standard;
 
 use crate::element::Registry;
@@ -11,5 +12,6 @@ pub fn registry() -> Registry {
     let mut r = Registry::new();
     standard::register(&mut r);
     ethernet::register(&mut r);
+    lookup::register(&mut r);
     r
 }
