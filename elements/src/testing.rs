@@ -206,7 +206,8 @@ pub fn build_errors(cfg: &str) -> Vec<String> {
     }
 }
 
-/// Pushes `packets` into input `port` of element `name`, then runs the router until idle. (Every
+/// Pushes `packets` into input `port` of element `name`, then runs the router until idle (see
+/// [`run_rounds`]: timers not yet due are not waited for). (Every
 /// input must be connected, so tests feed the element from an `Idle`: `Idle -> x :: Strip(14) -> ...`.)
 pub fn inject(r: &mut Router, name: &str, port: usize, packets: &[&[u8]]) {
     let e = r.find(name).unwrap_or_else(|| panic!("no element {name}"));

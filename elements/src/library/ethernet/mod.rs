@@ -237,3 +237,93 @@ mod tests {
         assert_eq!(eth_text([0, 0x1a, 2, 3, 4, 0xef]), "00-1A-02-03-04-EF");
     }
 }
+
+/// Arbitrary bytes and annotations through every element of the group: nothing panics.
+#[cfg(test)]
+mod robustness {
+    use alloc::vec::Vec;
+    use core::net::Ipv4Addr;
+
+    use proptest::prelude::*;
+
+    use super::frames::{arp_reply, arp_request};
+    use crate::packet::Packet;
+    use crate::testing::{router_with_clock, run_rounds};
+
+    const CONFIGS: &[&str] = &[
+        "Idle -> x :: EtherEncap(0x0800, 0:1:2:3:4:5, 6:7:8:9:a:b) -> Capture;",
+        "Idle -> x :: EtherMirror -> Capture;",
+        "Idle -> x :: HostEtherFilter(2:0:0:0:0:1, true) -> Capture; x[1] -> Capture;",
+        "Idle -> x :: HostEtherFilter(2:0:0:0:0:1, OFFSET 3) -> Capture;",
+        "Idle -> x :: ARPResponder(10.0.0.0/29 2:0:0:0:0:1, 10.0.0.1 2:0:0:0:0:2) -> Capture; x[1] -> Capture;",
+        "Idle -> x :: ARPResponder(10.0.0.1 2:0:0:0:0:2) -> Capture;",
+        "Idle -> x :: ARPQuerier(10.0.0.1/29, 2:0:0:0:0:1, CAPACITY 4, ENTRY_CAPACITY 3, ENTRY_PACKET_CAPACITY 2, TIMEOUT 3s, POLL_TIMEOUT 1s) -> Capture; Idle -> [1]x; x[1] -> Capture;",
+        "Idle -> x :: ARPQuerier(10.0.0.1, 2:0:0:0:0:1, TIMEOUT 0) -> Capture; Idle -> [1]x;",
+    ];
+
+    fn addr() -> impl Strategy<Value = Ipv4Addr> {
+        prop_oneof![
+            any::<u32>().prop_map(Ipv4Addr::from),
+            (0u8..10).prop_map(|k| Ipv4Addr::new(10, 0, 0, k)),
+            Just(Ipv4Addr::BROADCAST),
+            Just(Ipv4Addr::new(224, 0, 0, 1)),
+        ]
+    }
+
+    /// Random bytes, or ARP frames (for the addresses above) with some bytes changed.
+    fn frame() -> impl Strategy<Value = Vec<u8>> {
+        let arp = (any::<bool>(), addr(), addr(), 0u8..4).prop_map(|(req, a, b, k)| {
+            let mac = [2, 0, 0, 0, 0, k];
+            if req {
+                arp_request(mac, a, b)
+            } else {
+                arp_reply(mac, a, [2, 0, 0, 0, 0, 1], b)
+            }
+        });
+        let mutated = (
+            arp,
+            proptest::collection::vec((0usize..64, any::<u8>()), 0..4),
+            0usize..64,
+        )
+            .prop_map(|(mut f, edits, cut)| {
+                for (i, b) in edits {
+                    if let Some(x) = f.get_mut(i) {
+                        *x = b;
+                    }
+                }
+                f.truncate(cut.max(1));
+                f
+            });
+        prop_oneof![proptest::collection::vec(any::<u8>(), 0..80), mutated]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn arbitrary_frames_never_panic(
+            steps in proptest::collection::vec((0usize..2, frame(), addr(), 0u64..1500), 1..40),
+        ) {
+            for cfg in CONFIGS {
+                let (mut r, clock) = router_with_clock(cfg);
+                let x = r.find("x").unwrap();
+                let ninputs = r.elements()[x].ninputs;
+                for (port, data, dst, ms) in &steps {
+                    let mut p = Packet::from_slice(data);
+                    p.anno_mut().dst_ip = *dst;
+                    r.inject(x, port % ninputs, crate::Batch::from_vec(alloc::vec![p]));
+                    clock.advance_ns(ms * 1_000_000);
+                    run_rounds(&mut r, 2);
+                }
+                if cfg.contains("CAPACITY 4") {
+                    let len: usize = r.read_handler("x.length").unwrap().parse().unwrap();
+                    let count: usize = r.read_handler("x.count").unwrap().parse().unwrap();
+                    prop_assert!(len <= 4 && count <= 3, "{len} {count}");
+                }
+                for h in ["table", "stats"] {
+                    let _ = r.read_handler(&alloc::format!("x.{h}"));
+                }
+                r.cleanup();
+            }
+        }
+    }
+}
