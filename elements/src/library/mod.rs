@@ -2,8 +2,10 @@
 //! element's ports, processing, arguments and handlers, in that order.
 
 pub mod classifier;
+pub mod ethernet;
 pub mod icmp;
 pub mod ip;
+pub mod lookup;
 pub mod netdev;
 pub mod standard;
 pub mod tcpudp;
@@ -17,11 +19,13 @@ pub fn registry() -> Registry {
     let mut r = Registry::new();
     standard::register(&mut r);
     netdev::register(&mut r);
+    classifier::register(&mut r);
+    ethernet::register(&mut r);
+    lookup::register(&mut r);
     ip::register(&mut r);
     icmp::register(&mut r);
     tcpudp::register(&mut r);
     #[cfg(feature = "std")]
     userlevel::register(&mut r);
-    classifier::register(&mut r);
     r
 }

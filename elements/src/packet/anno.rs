@@ -7,6 +7,22 @@ pub const USER_ANNO_SIZE: usize = 48;
 
 const NO_HEADER: i32 = i32::MIN;
 
+/// Values of [`Annotations::packet_type`], numbered as in Click (and Linux's `PACKET_*`).
+pub mod packet_type {
+    /// Addressed to this host (the default).
+    pub const HOST: u8 = 0;
+    /// Link-level broadcast.
+    pub const BROADCAST: u8 = 1;
+    /// Link-level multicast.
+    pub const MULTICAST: u8 = 2;
+    /// Unicast to another host (seen in promiscuous mode).
+    pub const OTHERHOST: u8 = 3;
+    /// Sent by this host.
+    pub const OUTGOING: u8 = 4;
+    pub const LOOPBACK: u8 = 5;
+    pub const FASTROUTE: u8 = 6;
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Annotations {
     /// Offsets from the start of the data; `NO_HEADER` when unset. Kept as offsets (not
@@ -17,7 +33,7 @@ pub struct Annotations {
     pub dst_ip: Ipv4Addr,
     /// Paint color (Paint, PaintSwitch, CheckPaint).
     pub paint: u8,
-    /// Link-level packet type (host, broadcast, multicast, other host, outgoing).
+    /// Link-level packet type: one of the [`packet_type`] values.
     pub packet_type: u8,
     /// Receive or generation time, nanoseconds since the Unix epoch (0 when unknown).
     pub timestamp_ns: u64,
