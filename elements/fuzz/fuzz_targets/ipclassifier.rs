@@ -2,7 +2,8 @@
 //! panic, and every result agrees with the direct interpreter of the expressions.
 //!
 //! The first input byte picks where the IP header starts (the network-header annotation); the
-//! rest is the packet.
+//! rest is the packet. The same bytes, read as text, also go through the expression and pattern
+//! parsers (no panic; what parses compiles and runs).
 #![no_main]
 
 use std::sync::OnceLock;
@@ -71,4 +72,18 @@ fuzz_target!(|data: &[u8]| {
     let got = c.bytes.run(&View::data(pkt));
     let want = c.patterns.iter().position(|p| pattern::matches(p, pkt));
     assert_eq!(got, want, "byte program disagrees");
+
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Ok(e) = expr::parse(text) {
+            let prog = compile(&[(lower::lower(&e), Some(0))]);
+            let got = prog.run(&View::ip(data, 0));
+            let want = reference::eval(&e, &reference::Packet::new(data, 0));
+            assert_eq!(got, want.then_some(0), "parsed expression disagrees");
+        }
+        if let Ok(p) = pattern::parse(text) {
+            let prog = compile(&[(pattern::lower(&p), Some(0))]);
+            let want = pattern::matches(&p, data).then_some(0);
+            assert_eq!(prog.run(&View::data(data)), want, "parsed pattern disagrees");
+        }
+    }
 });

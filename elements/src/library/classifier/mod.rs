@@ -9,8 +9,8 @@
 //!   with nom, recursive-descent parser, AST);
 //! * [`lower`] — expressions to formulas over word tests;
 //! * [`program`] — the compiler (short-circuit DAG, then path-sensitive pruning) and matcher;
-//! * [`reference`] — a direct interpreter of the AST, the reference the property tests hold the
-//!   compiled programs to.
+//! * [`reference`](mod@reference) — a direct interpreter of the AST, the reference the property
+//!   tests hold the compiled programs to.
 //!
 //! # The expression language (IPClassifier, IPFilter)
 //!
@@ -48,7 +48,15 @@
 //!   false for every other packet, as in Click.
 //! * A comparison on bytes the packet does not have (a truncated header) is false. `!=` means
 //!   "present and different": `port != 80` is `(tcp or udp) and no port is 80`, not
-//!   `not port 80` (which also matches non-TCP/UDP packets), as in Click.
+//!   `not port 80` (which also matches non-TCP/UDP packets), as in Click. `unfrag` is
+//!   `not frag`, so it holds for a packet too short to tell.
+//! * Continuing a test (`port 80 or 443`) takes its qualifiers and type, not its `& MASK`.
+//!   `src`/`dst` on a test without direction is ignored.
+//!
+//! Rules are tried in order and the first match wins, but all are compiled together: the cost
+//! per packet is the length of one path through the DAG (the `program` handler prints it), not
+//! the number of rules. A pattern that can never match gets no warning (there is no warning
+//! channel at configure time); the `program` handler shows which outputs are reachable.
 //!
 //! Differences from Click, on purpose: `ether host` is rejected (packets carry no MAC header
 //! annotation here; use Classifier on the Ethernet header); the `payload[...]` field, per-test
