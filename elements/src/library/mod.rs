@@ -1,6 +1,7 @@
 //! The element classes, grouped as in Click: one element, one file. Each file starts with the
 //! element's ports, processing, arguments and handlers, in that order.
 
+pub mod nat;
 pub mod netdev;
 pub mod standard;
 #[cfg(feature = "std")]
@@ -12,6 +13,7 @@ use crate::element::Registry;
 pub fn registry() -> Registry {
     let mut r = Registry::new();
     standard::register(&mut r);
+    nat::register(&mut r);
     netdev::register(&mut r);
     #[cfg(feature = "std")]
     userlevel::register(&mut r);

@@ -8,7 +8,7 @@
 mod anno;
 mod pool;
 
-pub use anno::Annotations;
+pub use anno::{packet_type, Annotations};
 pub use pool::{PacketPool, PoolStats};
 
 use alloc::boxed::Box;
