@@ -19,6 +19,29 @@ pub struct ConfigureContext<'a> {
     pub name: &'a str,
     pub ninputs: usize,
     pub noutputs: usize,
+    /// The whole flat router graph, when the element is configured as part of one: lets an
+    /// element read another's configuration (IPRewriter finds IPRewriterPatterns' named patterns),
+    /// the way Click elements look each other up by name.
+    pub graph: Option<&'a config_lang::FlatGraph>,
+}
+
+impl<'a> ConfigureContext<'a> {
+    /// The element called `name` in the router (name, class, configuration string).
+    pub fn find_element(&self, name: &str) -> Option<&'a config_lang::FlatElement> {
+        let g = self.graph?;
+        g.elements.iter().find(|e| e.name == name)
+    }
+
+    /// Every element of class `class` in the router, in declaration order.
+    pub fn elements_of_class<'s>(
+        &'s self,
+        class: &'s str,
+    ) -> impl Iterator<Item = &'a config_lang::FlatElement> + 's {
+        self.graph
+            .into_iter()
+            .flat_map(|g| g.elements.iter())
+            .filter(move |e| e.class == class)
+    }
 }
 
 /// What an element may do while being initialized: ask for a task or a timer, reach the platform.

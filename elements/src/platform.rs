@@ -42,6 +42,12 @@ pub trait Platform {
             "no interface '{name}' on this platform (devices are numbered here: FromDevice(0))"
         ))
     }
+    /// Sets the clock, on platforms whose clock tests control ([`TestPlatform`]); others ignore
+    /// it. Tests move time forward with this to fire timers (mapping timeouts, rate limits).
+    #[cfg(any(test, feature = "testing"))]
+    fn set_now(&mut self, now_ns: u64) {
+        let _ = now_ns;
+    }
 }
 
 /// A platform with a given clock and no devices, printing into a buffer: for tests.
@@ -57,5 +63,9 @@ impl Platform for TestPlatform {
     }
     fn print(&mut self, line: &str) {
         self.printed.push(String::from(line));
+    }
+    #[cfg(any(test, feature = "testing"))]
+    fn set_now(&mut self, now_ns: u64) {
+        self.now = now_ns;
     }
 }

@@ -221,6 +221,12 @@ pub fn inject(r: &mut Router, name: &str, port: usize, packets: &[&[u8]]) {
     run_rounds(r, 4);
 }
 
+/// Sets the test platform's clock to `now_ns` and fires the timers that are due by then.
+pub fn set_now(r: &mut Router, now_ns: u64) {
+    r.platform().set_now(now_ns);
+    r.run_timers();
+}
+
 /// What Capture element `name` received.
 pub fn captured(r: &Router, name: &str) -> Vec<Vec<u8>> {
     r.read_handler(&alloc::format!("{name}.packets"))

@@ -6,6 +6,7 @@ pub mod ethernet;
 pub mod icmp;
 pub mod ip;
 pub mod lookup;
+pub mod nat;
 pub mod netdev;
 pub mod standard;
 pub mod tcpudp;
@@ -18,6 +19,7 @@ use crate::element::Registry;
 pub fn registry() -> Registry {
     let mut r = Registry::new();
     standard::register(&mut r);
+    nat::register(&mut r);
     netdev::register(&mut r);
     classifier::register(&mut r);
     ethernet::register(&mut r);

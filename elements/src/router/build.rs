@@ -135,6 +135,7 @@ pub fn build(
             name: &e.name,
             ninputs: nin[i],
             noutputs: nout[i],
+            graph: Some(graph),
         };
         let mut args = Args::new(&e.config);
         let result = el.configure(&mut args, &cx).and_then(|()| args.complete());

@@ -211,20 +211,27 @@ impl Router {
         self.run_pushes();
     }
 
-    /// Runs until stopped, or until `max_idle_rounds` rounds pass in which no task did work and no
-    /// timer was due. Timers due later are left pending: this is for tests and benchmarks, whose
-    /// clock may stand still; a driver that waits for time to pass is `clickos-cli run`'s.
+    /// Runs until stopped, or until `max_rounds` rounds pass with no task doing work and either no
+    /// timer pending or only timers in the future of a clock that stood still meanwhile (a test
+    /// platform's: nothing more can happen until the test moves time on).
     pub fn run_until_idle(&mut self, max_idle_rounds: usize) {
         let mut idle = 0;
+        let mut idle_since = 0;
         while !self.core.stopped {
             if self.run_once() {
                 idle = 0;
             } else {
-                idle += 1;
                 let now = self.core.platform.now_ns();
-                let timer_due = self.next_timer().is_some_and(|at| at <= now);
-                if idle >= max_idle_rounds && !timer_due {
-                    break;
+                if idle == 0 {
+                    idle_since = now;
+                }
+                idle += 1;
+                if idle >= max_idle_rounds {
+                    match self.next_timer() {
+                        None => break,
+                        Some(at) if at > now && now == idle_since => break,
+                        Some(_) => {}
+                    }
                 }
             }
         }

@@ -159,6 +159,7 @@ mod tests {
             name: "c",
             ninputs: 1,
             noutputs: 2,
+            graph: None,
         };
         let e = Classifier::default().configure(&mut args, &cx).unwrap_err();
         assert_eq!(e.argument, "pattern 1");

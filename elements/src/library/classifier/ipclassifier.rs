@@ -377,6 +377,7 @@ mod tests {
             name: "c",
             ninputs: 1,
             noutputs: 2,
+            graph: None,
         };
         let e = IPClassifier::default()
             .configure(&mut args, &cx)

@@ -141,6 +141,7 @@ mod tests {
             name: "f",
             ninputs: 1,
             noutputs,
+            graph: None,
         };
         IPFilter::default().configure(&mut args, &cx)
     }
@@ -201,6 +202,7 @@ mod tests {
             name: "f",
             ninputs: 1,
             noutputs: 1,
+            graph: None,
         };
         f.configure(&mut Args::new("allow dst port 80"), &cx)
             .unwrap();
@@ -286,6 +288,7 @@ mod tests {
             name: "f",
             ninputs: 1,
             noutputs: 1,
+            graph: None,
         };
         f.configure(&mut Args::new(RULES), &cx).unwrap();
         std::println!(

@@ -2,8 +2,10 @@
 
 mod averagecounter;
 mod bandwidthshaper;
+mod checkpaint;
 mod counter;
 mod discard;
+mod dropbroadcasts;
 mod hashswitch;
 mod idle;
 mod infinitesource;
@@ -11,6 +13,7 @@ mod meter;
 mod null;
 mod paint;
 mod paintswitch;
+mod painttee;
 mod print;
 mod priosched;
 mod queue;
@@ -33,8 +36,10 @@ pub fn register(r: &mut Registry) {
     for c in [
         averagecounter::CLASS,
         bandwidthshaper::CLASS,
+        checkpaint::CLASS,
         counter::CLASS,
         discard::CLASS,
+        dropbroadcasts::CLASS,
         hashswitch::CLASS,
         idle::CLASS,
         infinitesource::CLASS,
@@ -42,6 +47,7 @@ pub fn register(r: &mut Registry) {
         null::CLASS,
         paint::CLASS,
         paintswitch::CLASS,
+        painttee::CLASS,
         print::CLASS,
         priosched::CLASS,
         queue::CLASS,
