@@ -21,6 +21,8 @@ pub struct FlatElement {
     pub span: Span,
     /// Where its configuration string was written, when its text came straight from the source.
     pub config_span: Option<Span>,
+    /// Where its class name was written (for "unknown class" errors).
+    pub class_span: Option<Span>,
 }
 
 /// `from [from_port] -> [to_port] to`, by element index.

@@ -5,7 +5,7 @@
 
 define($IN 0, $OUT 1)
 
-elementclass IPFirewall { $rules |
+elementclass IPFirewall { __REST__ $rules |
     input -> Strip(14)
           -> CheckIPHeader
           -> filter :: IPFilter($rules)

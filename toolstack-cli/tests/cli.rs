@@ -98,3 +98,50 @@ fn missing_file_is_an_io_error() {
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stderr).contains("/nonexistent/x.click"));
 }
+
+#[test]
+fn every_corpus_configuration_checks_against_the_element_library() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../config-lang/tests/corpus");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("click") {
+            continue;
+        }
+        let out = run(&["check", path.to_str().unwrap()], None);
+        assert!(
+            out.status.success(),
+            "{}:\n{}",
+            path.display(),
+            text(&out.stderr)
+        );
+        n += 1;
+    }
+    assert!(n >= 10);
+}
+
+#[test]
+fn unknown_classes_are_found_where_click_finds_them() {
+    let f = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config-lang/tests/errors/undeclared-class.click"
+    );
+    let out = run(&["check", f], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("undeclared-class.click:8:6"), "{err}");
+    assert!(err.contains("unknown element class 'Frobnicator'"), "{err}");
+}
+
+#[test]
+fn bad_arguments_are_shown_with_a_caret_under_them() {
+    let out = run(
+        &["check", "-"],
+        Some(b"InfiniteSource(LIMIT many) -> Discard;"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("<stdin>:1:22"), "{err}");
+    assert!(err.contains("argument LIMIT: expected an integer"), "{err}");
+    assert!(err.contains("^^^^"), "{err}");
+}

@@ -116,9 +116,27 @@ fn hex_block(s: &str, k: usize, out: &mut Vec<u8>) -> Result<usize, String> {
         .find('>')
         .ok_or_else(|| String::from("unterminated '\\<' hex block"))?
         + k;
+    let body = &s[k + 2..end];
     let mut nibble: Option<u8> = None;
-    for c in s[k + 2..end].chars() {
+    let mut i = 0;
+    while i < body.len() {
+        let rest = &body[i..];
+        let c = rest.chars().next().expect("in bounds");
         if c.is_whitespace() {
+            i += c.len_utf8();
+            continue;
+        }
+        // Comments may sit between the bytes, as anywhere in a configuration.
+        if rest.starts_with("/*") {
+            i += 2
+                + rest[2..]
+                    .find("*/")
+                    .ok_or("unterminated comment in '\\<...>'")?
+                + 2;
+            continue;
+        }
+        if rest.starts_with("//") {
+            i += rest.find('\n').unwrap_or(rest.len());
             continue;
         }
         let v = c
@@ -131,6 +149,7 @@ fn hex_block(s: &str, k: usize, out: &mut Vec<u8>) -> Result<usize, String> {
                 None
             }
         };
+        i += 1;
     }
     if nibble.is_some() {
         return Err("odd number of hex digits in '\\<...>'".into());
@@ -149,6 +168,10 @@ mod tests {
         assert_eq!(unquote(r#""x"'y'z"#).unwrap(), b"xyz");
         assert_eq!(unquote(r#""\x41\102\"""#).unwrap(), b"AB\"");
         assert_eq!(unquote(r"\<0a 0B ff>").unwrap(), [0x0a, 0x0b, 0xff]);
+        assert_eq!(
+            unquote("\\<45 00 /* ip */ 00\n 1c>").unwrap(),
+            [0x45, 0, 0, 0x1c]
+        );
         assert_eq!(unquote(r#""pre\<41 42>post""#).unwrap(), b"preABpost");
         assert!(unquote("\"open").is_err());
         assert!(unquote(r"\<abc>").is_err());

@@ -92,20 +92,21 @@ impl Vars {
                     continue;
                 }
                 b'$' => {
-                    let (name, end) = if b.get(k + 1) == Some(&b'{') {
+                    // `$name`, `${name}`, `${name[i]}` (the i-th word), `${name-default}`.
+                    let (value, end): (Option<String>, usize) = if b.get(k + 1) == Some(&b'{') {
                         match text[k + 2..].find('}') {
-                            Some(n) => (&text[k + 2..k + 2 + n], k + 3 + n),
-                            None => ("", k + 1),
+                            Some(n) => (self.braced(&text[k + 2..k + 2 + n]), k + 3 + n),
+                            None => (None, k + 1),
                         }
                     } else {
                         let n = text[k + 1..]
                             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                             .unwrap_or(b.len() - k - 1);
-                        (&text[k + 1..k + 1 + n], k + 1 + n)
+                        (self.map.get(&text[k + 1..k + 1 + n]).cloned(), k + 1 + n)
                     };
-                    if let Some(v) = self.map.get(name) {
+                    if let Some(v) = value {
                         out.push_str(&text[last..k]);
-                        out.push_str(v);
+                        out.push_str(&v);
                         last = end;
                     }
                     k = end.max(k + 1);
@@ -117,6 +118,26 @@ impl Vars {
         }
         out.push_str(&text[last.min(text.len())..]);
         out
+    }
+}
+
+impl Vars {
+    /// The value of what is inside `${...}`: `name`, `name[i]` or `name-default`.
+    fn braced(&self, inner: &str) -> Option<String> {
+        if let Some((name, idx)) = inner.strip_suffix(']').and_then(|x| x.split_once('[')) {
+            let i: usize = idx.trim().parse().ok()?;
+            let v = self.map.get(name)?;
+            return Some(v.split_whitespace().nth(i).unwrap_or("").to_string());
+        }
+        if let Some((name, default)) = inner.split_once('-') {
+            return Some(
+                self.map
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| default.to_string()),
+            );
+        }
+        self.map.get(inner).cloned()
     }
 }
 
@@ -302,6 +323,21 @@ impl<'s> Flattener<'s> {
         vars: &Vars,
         tunnel: Option<usize>,
     ) {
+        // A compound body's own `define`s apply to the whole body.
+        let local_vars;
+        let vars = if tunnel.is_some() && stmts.iter().any(|s| matches!(s, Statement::Define(_))) {
+            let mut v = vars.clone();
+            let body_defines: Vec<Statement> = stmts
+                .iter()
+                .filter(|s| matches!(s, Statement::Define(_)))
+                .cloned()
+                .collect();
+            self.collect_defines_and_requires(&body_defines, &mut v);
+            local_vars = v;
+            &local_vars
+        } else {
+            vars
+        };
         // Classes defined in this body, each seeing those defined before it.
         let mut scope = Scope {
             classes: BTreeMap::new(),
@@ -725,12 +761,17 @@ impl<'s> Flattener<'s> {
             }
         };
         let Some(entry) = entry else {
+            let class_span = match inst.class {
+                InstanceClass::Ref(ClassRef::Named(id)) | InstanceClass::Bare(id) => Some(id.span),
+                InstanceClass::Ref(ClassRef::Inline(_)) => None,
+            };
             self.graph.elements.push(FlatElement {
                 name: full.to_string(),
                 class: class_name,
                 config,
                 span: inst.span,
                 config_span,
+                class_span,
             });
             let n = Node::Element(self.graph.elements.len() - 1);
             return Some(Entry::Node {
@@ -943,36 +984,50 @@ impl EndpointRef {
     }
 }
 
-/// Binds actual arguments to formals: positional formals in order, keyword formals by keyword.
-/// `None` when they do not fit (so another overload may be tried).
+/// Binds actual arguments to formals as Click does: the first P arguments go to the P positional
+/// formals (even if they look like `KEYWORD value`); then each `KEYWORD value` whose keyword is a
+/// keyword formal binds it; keyword formals are mandatory; whatever is left goes to a
+/// `__REST__ $x` formal, or the overload does not match. `None` when they do not fit (so another
+/// overload may be tried).
 fn bind_formals(formals: &[Formal], given: &[args::RawArg]) -> Option<Vec<(String, String)>> {
     let positional: Vec<&Formal> = formals.iter().filter(|f| f.keyword.is_none()).collect();
-    let keywords: Vec<&Formal> = formals.iter().filter(|f| f.keyword.is_some()).collect();
-    let mut out = Vec::new();
-    let mut pos_vals = Vec::new();
+    let rest = formals
+        .iter()
+        .find(|f| f.keyword.as_deref() == Some("__REST__"));
+    let keywords: Vec<&Formal> = formals
+        .iter()
+        .filter(|f| f.keyword.as_deref().is_some_and(|k| k != "__REST__"))
+        .collect();
+    if given.len() < positional.len() {
+        return None;
+    }
+    let mut out: Vec<(String, String)> = positional
+        .iter()
+        .zip(given)
+        .map(|(f, a)| (f.name.name.clone(), a.text.clone()))
+        .collect();
     let mut kw_vals: BTreeMap<&str, String> = BTreeMap::new();
-    for a in given {
-        match a.keyword() {
-            Some((k, v)) if keywords.iter().any(|f| f.keyword.as_deref() == Some(k)) => {
-                kw_vals.insert(k, v.to_string());
+    let mut extra = Vec::new();
+    for a in &given[positional.len()..] {
+        let (word, value) = a
+            .text
+            .split_once(char::is_whitespace)
+            .map_or((a.text.as_str(), ""), |(w, v)| (w, v.trim_start()));
+        match keywords.iter().find(|f| f.keyword.as_deref() == Some(word)) {
+            Some(_) => {
+                kw_vals.insert(word, value.to_string());
             }
-            _ => pos_vals.push(a.text.clone()),
+            None => extra.push(a.text.clone()),
         }
     }
-    if pos_vals.len() != positional.len() {
-        // Click lets the last positional formal take the rest of the arguments.
-        if positional.is_empty() || pos_vals.len() < positional.len() {
-            return None;
-        }
-        let extra = pos_vals.split_off(positional.len() - 1).join(", ");
-        pos_vals.push(extra);
-    }
-    for (f, v) in positional.iter().zip(pos_vals) {
+    for f in &keywords {
+        let v = kw_vals.remove(f.keyword.as_deref().expect("keyword formal"))?;
         out.push((f.name.name.clone(), v));
     }
-    for f in keywords {
-        let k = f.keyword.as_deref().expect("keyword formal");
-        out.push((f.name.name.clone(), kw_vals.remove(k).unwrap_or_default()));
+    match rest {
+        Some(r) => out.push((r.name.name.clone(), extra.join(", "))),
+        None if !extra.is_empty() => return None,
+        None => {}
     }
     Some(out)
 }

@@ -259,8 +259,23 @@ fn wrong_compound_ports_are_reported() {
 
 #[test]
 fn wrong_compound_arguments_are_reported() {
-    let e = errors("elementclass A { $x | input -> Queue($x) -> output }\nIdle -> A(1, 2, LIMIT 3) -> Discard;");
-    assert_eq!(e.len(), 0, "the last formal takes the rest: {e:?}");
+    let e = errors("elementclass A { $x, __REST__ $r | input -> Queue($x) -> Print($r) -> output }\nIdle -> A(1, 2, LIMIT 3) -> Discard;");
+    assert_eq!(e.len(), 0, "__REST__ takes the rest: {e:?}");
+    let e =
+        errors("elementclass A { $x | input -> Queue($x) -> output }\nIdle -> A(1, 2) -> Discard;");
+    assert_eq!(
+        e,
+        ["t.click:2:11: error: wrong arguments for class 'A': 2 given"]
+    );
+    let e = errors(
+        "elementclass A { $x, LIMIT $n | input -> Queue($x) -> output }\nIdle -> A(1) -> Discard;",
+    );
+    assert_eq!(e.len(), 1, "keyword formals are mandatory: {e:?}");
+    let g = flat("elementclass A { $a, $b | input -> Print($a) -> Print($b) -> output }\nIdle -> A(X, TWO B) -> Discard;");
+    assert_eq!(
+        g.elements[2].config, "TWO B",
+        "positional formals take keyword-looking arguments"
+    );
     let e = errors(
         "elementclass A { $x, $y | input -> Queue($x) -> output }\nIdle -> A(1) -> Discard;",
     );
@@ -316,4 +331,23 @@ fn round_trip_through_click_text() {
     let g2 = flat(&text);
     assert_eq!(g.canonical(), g2.canonical(), "printed:\n{text}");
     let _ = vec![0u8];
+}
+
+#[test]
+fn indexed_and_defaulted_variables() {
+    let g = flat("define($S 64 512 1500); Idle -> Queue(${S[2]}) -> Queue(${S[0]}) -> Queue(${NOPE-7}) -> Discard;");
+    let qs: Vec<_> = g
+        .elements
+        .iter()
+        .filter(|e| e.class == "Queue")
+        .map(|e| e.config.as_str())
+        .collect();
+    assert_eq!(qs, ["1500", "64", "7"]);
+}
+
+#[test]
+fn defines_inside_compounds_apply_to_their_body() {
+    let g =
+        flat("elementclass C { define($N 9); input -> Queue($N) -> output } Idle -> C -> Discard;");
+    assert_eq!(g.elements[1].config, "9");
 }

@@ -41,8 +41,10 @@ pub fn build(
         match registry.get(&e.class) {
             Some(c) => classes.push(Some(*c)),
             None => {
-                let mut d =
-                    Diagnostic::error(format!("unknown element class '{}'", e.class), Some(e.span));
+                let mut d = Diagnostic::error(
+                    format!("unknown element class '{}'", e.class),
+                    Some(e.class_span.unwrap_or(e.span)),
+                );
                 if let Some(s) = closest(&e.class, registry.names()) {
                     d = d.with_note(format!("did you mean '{s}'?"));
                 }
@@ -236,7 +238,7 @@ fn initialize(r: &mut Router, graph: &FlatGraph) -> Result<(), BuildError> {
             });
         }
         if let Some(at) = timer {
-            r.core.timers.push(Reverse((at, e)));
+            r.core.timers.push(Reverse((at, e, false)));
         }
     }
     if diags.is_empty() {

@@ -217,7 +217,13 @@ impl<'r> Context<'r> {
 
     /// Fires this element's timer at `at_ns`.
     pub fn schedule_timer(&mut self, at_ns: u64) {
-        self.core.timers.push(Reverse((at_ns, self.me)));
+        self.core.timers.push(Reverse((at_ns, self.me, false)));
+    }
+
+    /// Fires this element's timer at `at_ns`, for upkeep (expiring entries, retrying queries):
+    /// unlike [`Context::schedule_timer`], such a timer does not keep a finished run going.
+    pub fn schedule_housekeeping_timer(&mut self, at_ns: u64) {
+        self.core.timers.push(Reverse((at_ns, self.me, true)));
     }
 }
 
@@ -239,20 +245,18 @@ pub(crate) fn pull_from(
         el.pull(port, max, &mut cx)
     } else {
         let mut cx = Context::new(e, slots, topo, core, info);
-        match cx.pull(0, max) {
-            Some(b) => {
-                let empty = cx.core.new_batch();
-                cx.capture = Some((port, empty));
-                el.push(0, b, &mut cx);
-                let (_, got) = cx.capture.take().expect("set above");
-                if got.is_empty() {
-                    cx.core.spare.push(got);
-                    None
-                } else {
-                    Some(got)
-                }
+        // An element may divert or drop everything it was given (a filter): then pull again, so
+        // the puller does not go to sleep while packets still wait upstream.
+        loop {
+            let Some(b) = cx.pull(0, max) else { break None };
+            let empty = cx.core.new_batch();
+            cx.capture = Some((port, empty));
+            el.push(0, b, &mut cx);
+            let (_, got) = cx.capture.take().expect("set above");
+            if !got.is_empty() {
+                break Some(got);
             }
-            None => None,
+            cx.core.spare.push(got);
         }
     };
     slots[e] = Some(el);

@@ -64,7 +64,9 @@ pub(crate) struct Core {
     pub tasks: Vec<Task>,
     /// Element index -> its task index.
     pub task_of: Vec<Option<usize>>,
-    pub timers: BinaryHeap<Reverse<(u64, usize)>>,
+    /// (when, element, housekeeping): a housekeeping timer (expiring table entries, retrying
+    /// queries) does not by itself keep a run going.
+    pub timers: BinaryHeap<Reverse<(u64, usize, bool)>>,
     pub stopped: bool,
     pub platform: Box<dyn Platform>,
     /// Packets dropped because they went to an output with nothing connected.
@@ -177,7 +179,7 @@ impl Router {
     /// Fires every timer that is due.
     pub fn run_timers(&mut self) {
         let now = self.core.platform.now_ns();
-        while let Some(Reverse((at, e))) = self.core.timers.peek().copied() {
+        while let Some(Reverse((at, e, _))) = self.core.timers.peek().copied() {
             if at > now {
                 break;
             }
@@ -197,7 +199,17 @@ impl Router {
 
     /// The earliest pending timer, for a driver that wants to sleep until then.
     pub fn next_timer(&self) -> Option<u64> {
-        self.core.timers.peek().map(|Reverse((at, _))| *at)
+        self.core.timers.peek().map(|Reverse((at, _, _))| *at)
+    }
+
+    /// The earliest pending timer that is not housekeeping: work the router still has to do.
+    pub fn next_work_timer(&self) -> Option<u64> {
+        self.core
+            .timers
+            .iter()
+            .filter(|Reverse((_, _, hk))| !hk)
+            .map(|Reverse((at, _, _))| *at)
+            .min()
     }
 
     /// True when some task is scheduled (a driver should keep spinning rather than sleep).

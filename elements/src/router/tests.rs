@@ -169,3 +169,18 @@ fn argument_errors_point_into_the_configuration() {
         ]
     );
 }
+
+#[test]
+fn a_filter_between_queue_and_unqueue_does_not_stall_the_pull() {
+    // Strip(100) drops the first (short) packets it is pulled through; Unqueue must keep going.
+    let mut r = router("s :: InfiniteSource(LIMIT 3, LENGTH 10, BURST 3) -> q :: Queue; l :: InfiniteSource(LIMIT 4, LENGTH 200, BURST 4, ACTIVE false) -> q;\n\
+                        q -> Strip(100) -> u :: Unqueue(BURST 1) -> c :: Counter -> Discard;");
+    r.write_handler("u.active", "false").unwrap();
+    r.run_until_idle(5);
+    r.write_handler("l.active", "true").unwrap();
+    r.run_until_idle(5);
+    r.write_handler("u.active", "true").unwrap();
+    r.run_until_idle(10);
+    assert_eq!(r.read_handler("c.count").unwrap(), "4");
+    assert_eq!(r.read_handler("q.length").unwrap(), "0");
+}

@@ -1,8 +1,8 @@
 //! `clickos-cli run`: the element graph as a Linux process, as Click's `click` command runs it.
 //!
 //! The run ends when a `STOP true` source finishes, the `stop` handler is written, SIGINT or SIGTERM
-//! arrives, or the router has nothing left to do (no task scheduled, no timer pending, no live
-//! interface open) — e.g. every pcap input has been read and every queue drained. Requested handlers
+//! arrives, or the router has nothing left to do (no task scheduled, no timer pending other than
+//! housekeeping ones, no live interface open) — e.g. every pcap input has been read and every queue drained. Requested handlers
 //! are printed at exit.
 
 use std::collections::HashMap;
@@ -155,7 +155,8 @@ fn drive(r: &mut router::Router, live: &std::rc::Rc<std::cell::Cell<bool>>) {
             continue;
         }
         idle_rounds += 1;
-        let quiescent = !r.has_scheduled_tasks() && r.next_timer().is_none() && !live.get();
+        // Housekeeping timers (NAT expiry, ARP retries) do not keep a finished run alive.
+        let quiescent = !r.has_scheduled_tasks() && r.next_work_timer().is_none() && !live.get();
         if quiescent {
             break;
         }

@@ -452,7 +452,7 @@ impl ARPQuerier {
     fn arm(&mut self, at: u64, cx: &mut Context<'_>) {
         if self.timer_at.is_none_or(|t| at < t) {
             self.timer_at = Some(at);
-            cx.schedule_timer(at);
+            cx.schedule_housekeeping_timer(at);
         }
     }
 

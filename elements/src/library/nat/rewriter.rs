@@ -674,7 +674,7 @@ impl<const KIND: u8> Element for Rewriter<KIND> {
         if self.want_timer {
             self.want_timer = false;
             self.timer_pending = true;
-            cx.schedule_timer(now.saturating_add(self.t.reap));
+            cx.schedule_housekeeping_timer(now.saturating_add(self.t.reap));
         }
     }
 
@@ -683,7 +683,7 @@ impl<const KIND: u8> Element for Rewriter<KIND> {
         self.clock = now;
         self.reap(now);
         if self.nflows > 0 && self.t.reap > 0 {
-            cx.schedule_timer(now.saturating_add(self.t.reap));
+            cx.schedule_housekeeping_timer(now.saturating_add(self.t.reap));
         } else {
             self.timer_pending = false;
         }

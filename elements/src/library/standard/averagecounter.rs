@@ -2,7 +2,7 @@
 //!
 //! Ports: 1 input, 1 output.
 //! Processing: agnostic.
-//! Arguments: keyword IGNORE (time interval, default 0): packets in the first IGNORE are not
+//! Arguments: IGNORE (time interval, default 0): packets in the first IGNORE are not
 //! counted, so a warm-up does not skew the rate.
 //! Handlers: `count`, `byte_count`, `rate` (packets/s), `byte_rate` (bytes/s), `time` (seconds
 //! measured) (read); `reset` (write).
@@ -40,7 +40,10 @@ impl AverageCounter {
 
 impl Element for AverageCounter {
     fn configure(&mut self, args: &mut Args, _cx: &ConfigureContext<'_>) -> Result<(), ArgError> {
-        self.ignore_ns = args.read_or("IGNORE", Duration::ZERO)?.as_nanos() as u64;
+        self.ignore_ns = args
+            .read_p::<Duration>("IGNORE")?
+            .unwrap_or(Duration::ZERO)
+            .as_nanos() as u64;
         Ok(())
     }
 

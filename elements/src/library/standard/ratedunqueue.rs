@@ -3,7 +3,8 @@
 //! Ports: 1 input, 1 output.
 //! Processing: pull input, push output.
 //! Arguments: RATE (packet rate, mandatory), keyword BURST (unsigned, default 1): packets that may
-//! go out back to back after an idle spell; ACTIVE (boolean, default true).
+//! go out back to back after an idle spell (BURST_SIZE is a synonym), or BURST_DURATION (time
+//! interval): the burst as the packets RATE allows in that time; ACTIVE (boolean, default true).
 //! Handlers: `count` (read); `rate`, `active` (read/write).
 
 use alloc::string::{String, ToString};
@@ -38,6 +39,12 @@ impl Element for RatedUnqueue {
     fn configure(&mut self, args: &mut Args, _cx: &ConfigureContext<'_>) -> Result<(), ArgError> {
         let rate = args.read_mp::<PacketRate>("RATE")?.per_sec;
         self.burst = args.read_or("BURST", 1u64)?.max(1);
+        if let Some(b) = args.read::<u64>("BURST_SIZE")? {
+            self.burst = b.max(1);
+        }
+        if let Some(d) = args.read::<core::time::Duration>("BURST_DURATION")? {
+            self.burst = ((rate as u128 * d.as_nanos()) / 1_000_000_000).max(1) as u64;
+        }
         self.active = args.read_or("ACTIVE", true)?;
         self.bucket = TokenBucket::new(rate, self.burst);
         Ok(())

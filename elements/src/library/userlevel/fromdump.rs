@@ -5,7 +5,8 @@
 //! Arguments: FILENAME (string, mandatory), keywords STOP (boolean: stop the router at the end of
 //! the file; default false), ACTIVE (boolean, default true), BURST (unsigned, packets per task
 //! run, default 32), TIMING (boolean; only false is supported: packets go out as fast as the
-//! router takes them).
+//! router takes them), FORCE_IP (boolean, default false: emit only IPv4 packets — Ethernet frames
+//! with type 0x0800 — with their network-header annotation set after the Ethernet header).
 //! Handlers: `count` (read) packets read; `filename` (read); `active` (read/write).
 
 use std::string::{String, ToString};
@@ -25,6 +26,7 @@ pub struct FromDump {
     stop: bool,
     active: bool,
     burst: usize,
+    force_ip: bool,
     count: u64,
 }
 
@@ -36,6 +38,7 @@ impl Default for FromDump {
             stop: false,
             active: true,
             burst: 32,
+            force_ip: false,
             count: 0,
         }
     }
@@ -47,6 +50,7 @@ impl Element for FromDump {
         self.stop = args.read_or("STOP", false)?;
         self.active = args.read_or("ACTIVE", true)?;
         self.burst = args.read_or("BURST", 32usize)?.max(1);
+        self.force_ip = args.read_or("FORCE_IP", false)?;
         if args.read_or("TIMING", false)? {
             return Err(ArgError::new(
                 "TIMING",
@@ -68,15 +72,29 @@ impl Element for FromDump {
             return false;
         };
         let mut b = cx.new_batch();
+        let mut ended = false;
         while b.len() < self.burst {
             match src.next(cx.pool()) {
-                Some(p) => b.push(p),
-                None => break,
+                Some(mut p) => {
+                    if self.force_ip {
+                        let d = p.data();
+                        if d.len() < 34 || d[12..14] != [0x08, 0x00] {
+                            cx.kill(p);
+                            continue;
+                        }
+                        p.anno_mut().set_network_offset(14);
+                    }
+                    b.push(p)
+                }
+                None => {
+                    ended = true;
+                    break;
+                }
             }
         }
         let n = b.len();
         self.count += n as u64;
-        if n < self.burst {
+        if ended {
             // End of file.
             cx.sleep();
             if self.stop {
