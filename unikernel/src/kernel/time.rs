@@ -1,0 +1,32 @@
+//! System time and the one-shot timer.
+
+use super::events::{clear_pending, poll, shared_info};
+use crate::abi::VcpuTimeInfo;
+use crate::arch::{hypercall, rdtsc};
+use crate::time;
+use core::ptr::addr_of;
+
+/// vCPU0's time snapshot, read consistently.
+pub fn info() -> VcpuTimeInfo {
+    // SAFETY: shared_info is mapped (before that, the page reads as zeroes).
+    unsafe { time::read_consistent(addr_of!((*shared_info()).vcpu_info[0].time)) }
+}
+
+/// Xen system time (ns since the host booted).
+pub fn now() -> u64 {
+    let i = info();
+    time::system_time_at(&i, rdtsc())
+}
+
+/// Sleeps until `deadline` with `set_timer_op` and a poll on the VIRQ_TIMER port.
+pub fn sleep_until(timer_port: u32, deadline: u64) {
+    loop {
+        if now() >= deadline {
+            return;
+        }
+        let _ = hypercall::set_timer_op(deadline);
+        // The timeout is a second line of defence: the poll also ends at the deadline.
+        poll(&[timer_port], Some(deadline));
+        clear_pending(timer_port);
+    }
+}
