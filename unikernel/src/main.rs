@@ -28,15 +28,47 @@ mod guest {
         ns / NS_PER_US
     }
 
-    fn main(mut k: Kernel) -> ! {
-        // Timer: a 10 ms one-shot.
-        let t0 = k.now();
-        k.sleep(10 * NS_PER_MS);
+    fn timer_diagnostics(k: &Kernel) {
+        use clickos_unikernel::arch::{hypercall, rdtsc};
+        use clickos_unikernel::kernel::events;
+        let ti = kernel::time::info();
         println!(
-            "timer: 10 ms one-shot sleep took {} us",
-            micros(k.now() - t0)
+            "timeinfo: version {} flags {:#x} mul {} shift {} system_time {} tsc_ts {}",
+            ti.version,
+            ti.flags,
+            ti.tsc_to_system_mul,
+            ti.tsc_shift,
+            ti.system_time,
+            ti.tsc_timestamp
         );
+        for _ in 0..3 {
+            let (t0, r0) = (k.now(), rdtsc());
+            k.sleep(10 * NS_PER_MS);
+            let (t1, r1) = (k.now(), rdtsc());
+            println!(
+                "timer: sleep 10 ms: now() +{} us, tsc +{}",
+                micros(t1 - t0),
+                r1 - r0
+            );
+        }
+        // Poll timeout alone, no set_timer_op.
+        for _ in 0..3 {
+            let (t0, r0) = (k.now(), rdtsc());
+            let r = hypercall::sched_poll(&[k.timer_port], t0 + 10 * NS_PER_MS);
+            events::clear_pending(k.timer_port);
+            let (t1, r1) = (k.now(), rdtsc());
+            let ti = kernel::time::info();
+            println!(
+                "poll: timeout 10 ms: rc {r}, now() +{} us, tsc +{}, timeinfo v{} sys {}",
+                micros(t1 - t0),
+                r1 - r0,
+                ti.version,
+                ti.system_time
+            );
+        }
+    }
 
+    fn main(mut k: Kernel) -> ! {
         // Heap.
         let v: Vec<u64> = (0..1000).collect();
         let (size, used) = mm::heap_usage();
@@ -93,6 +125,8 @@ mod guest {
         xs.watch("control/shutdown", "shutdown")
             .expect("watch control/shutdown");
         println!("ready: waiting for {cmd_path} (poweroff, reboot, crash, ping)");
+
+        timer_diagnostics(&k);
 
         loop {
             let ev = match k.xs.next_watch_event(None) {

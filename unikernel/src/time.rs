@@ -51,6 +51,17 @@ pub fn tsc_hz(info: &VcpuTimeInfo) -> u64 {
 /// # Safety
 /// `p` must point to a live `vcpu_time_info`.
 pub unsafe fn read_consistent(p: *const VcpuTimeInfo) -> VcpuTimeInfo {
+    read_with(p, || ()).0
+}
+
+/// Like [`read_consistent`], and also calls `f` (e.g. to read the TSC) inside the same seqlock
+/// section: if Xen updated the snapshot meanwhile (for instance because the vCPU moved to
+/// another physical CPU, whose TSC may differ), both are read again. This is how a TSC value
+/// and the snapshot it is scaled with are kept together (Linux `pvclock_clocksource_read`).
+///
+/// # Safety
+/// `p` must point to a live `vcpu_time_info`.
+pub unsafe fn read_with<T>(p: *const VcpuTimeInfo, mut f: impl FnMut() -> T) -> (VcpuTimeInfo, T) {
     loop {
         let v1 = read_volatile(addr_of!((*p).version));
         if v1 & 1 != 0 {
@@ -59,11 +70,34 @@ pub unsafe fn read_consistent(p: *const VcpuTimeInfo) -> VcpuTimeInfo {
         }
         fence(Ordering::Acquire);
         let copy = read_volatile(p);
+        let extra = f();
         fence(Ordering::Acquire);
         let v2 = read_volatile(addr_of!((*p).version));
-        if v1 == v2 {
-            return copy;
+        if v1 == v2 && copy.version == v1 {
+            return (copy, extra);
         }
+    }
+}
+
+/// Keeps a clock from going backwards: Xen's per-CPU snapshots are only guaranteed to agree
+/// when it sets `XEN_PVCLOCK_TSC_STABLE_BIT`; otherwise two readings on different physical
+/// CPUs can disagree slightly (Linux keeps the same "last value" guard).
+#[derive(Default)]
+pub struct Monotonic {
+    last: core::sync::atomic::AtomicU64,
+}
+
+impl Monotonic {
+    pub const fn new() -> Self {
+        Monotonic {
+            last: core::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// `t`, or the largest value returned so far if that is later.
+    pub fn clamp(&self, t: u64) -> u64 {
+        let prev = self.last.fetch_max(t, Ordering::SeqCst);
+        prev.max(t)
     }
 }
 
@@ -121,6 +155,27 @@ mod tests {
     fn seqlock_read_returns_the_stable_copy() {
         let i = info(1 << 31, 0);
         assert_eq!(unsafe { read_consistent(&i) }, i);
+    }
+
+    #[test]
+    fn read_with_keeps_the_extra_reading_in_the_section() {
+        let i = info(1 << 31, 0);
+        let mut calls = 0;
+        let (copy, v) = unsafe {
+            read_with(&i, || {
+                calls += 1;
+                42
+            })
+        };
+        assert_eq!((copy, v, calls), (i, 42, 1));
+    }
+
+    #[test]
+    fn monotonic_never_goes_back() {
+        let m = Monotonic::new();
+        assert_eq!(m.clamp(10), 10);
+        assert_eq!(m.clamp(5), 10);
+        assert_eq!(m.clamp(11), 11);
     }
 
     #[test]

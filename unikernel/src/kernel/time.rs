@@ -12,10 +12,13 @@ pub fn info() -> VcpuTimeInfo {
     unsafe { time::read_consistent(addr_of!((*shared_info()).vcpu_info[0].time)) }
 }
 
-/// Xen system time (ns since the host booted).
+static CLOCK: time::Monotonic = time::Monotonic::new();
+
+/// Xen system time (ns since the host booted), never going backwards.
 pub fn now() -> u64 {
-    let i = info();
-    time::system_time_at(&i, rdtsc())
+    // SAFETY: shared_info is mapped (before that, the page reads as zeroes).
+    let (i, tsc) = unsafe { time::read_with(addr_of!((*shared_info()).vcpu_info[0].time), rdtsc) };
+    CLOCK.clamp(time::system_time_at(&i, tsc))
 }
 
 /// Sleeps until `deadline` with `set_timer_op` and a poll on the VIRQ_TIMER port.
