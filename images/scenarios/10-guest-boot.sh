@@ -81,7 +81,13 @@ wait_boot_ok() {
                 echo "TIME xl-create-to-boot-ok ${polled} ms (polling; no watch event recorded)"
             fi
             echo "TIME xl-create-command ${CREATE_MS} ms"
-            echo "TIME guest-start-to-boot-ok $(xenstore-read "/local/domain/$DOMID/data/clickos/boot-us" 2>/dev/null) us (guest's own clock)"
+            # The guest writes boot-us (its own _start -> boot=ok time) right after boot=ok.
+            local i us=
+            for i in $(seq 1 60); do
+                us=$(xenstore-read "/local/domain/$DOMID/data/clickos/boot-us" 2>/dev/null) && break
+                sleep 0.05
+            done
+            echo "TIME guest-start-to-boot-ok ${us:-?} us (guest's own clock)"
             return 0
         }
         xl list "$NAME" >/dev/null 2>&1 || { echo "domain $NAME is gone"; return 1; }

@@ -23,11 +23,14 @@ pub fn now() -> u64 {
 
 /// Sleeps until `deadline` with `set_timer_op` and a poll on the VIRQ_TIMER port.
 pub fn sleep_until(timer_port: u32, deadline: u64) {
+    // A firing left over from an earlier sleep must not end this one early. (Re-arming the
+    // vCPU's single one-shot timer below replaces any earlier deadline.)
+    clear_pending(timer_port);
+    let _ = hypercall::set_timer_op(deadline);
     loop {
         if now() >= deadline {
             return;
         }
-        let _ = hypercall::set_timer_op(deadline);
         // The timeout is a second line of defence: the poll also ends at the deadline.
         poll(&[timer_port], Some(deadline));
         clear_pending(timer_port);
