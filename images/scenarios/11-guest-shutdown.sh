@@ -50,7 +50,8 @@ crash() {
     case $st in *c*) ;; *) echo "state '$st', not crashed"; return 1 ;; esac
     sleep 0.5
     tr -d '\r' < /var/log/xen/console/guest-clickos-crash.log | tail -4
-    grep -q 'PANIC: .*crash requested' /var/log/xen/console/guest-clickos-crash.log
+    grep -q 'ClickOS-rs PANIC' /var/log/xen/console/guest-clickos-crash.log &&
+        grep -q 'crash requested through' /var/log/xen/console/guest-clickos-crash.log
 }
 
 check "guest-xl-shutdown (4 MiB)" xl_shutdown
