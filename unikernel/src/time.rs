@@ -132,7 +132,7 @@ mod tests {
         // Large deltas do not overflow (u128 product).
         assert_eq!(
             scale_delta(u64::MAX >> 1, u32::MAX, 0),
-            ((u64::MAX >> 1) as u128 * u32::MAX as u128 >> 32) as u64
+            (((u64::MAX >> 1) as u128 * u32::MAX as u128) >> 32) as u64
         );
     }
 

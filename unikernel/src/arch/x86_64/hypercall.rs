@@ -8,6 +8,12 @@ use crate::abi::{self, hypercall as nr, MmuUpdate, SchedPoll, SchedShutdown, Tra
 use core::arch::asm;
 use core::ptr::addr_of;
 
+/// Hypercall `op` with five arguments (unused ones are ignored by Xen).
+///
+/// # Safety
+/// The arguments must be what hypercall `op` expects: pointers must point to valid structures
+/// of the right type, and the operation must not break the kernel's memory (e.g. remap pages
+/// in use).
 #[inline]
 pub unsafe fn hypercall(op: usize, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
     let ret: i64;
