@@ -7,6 +7,7 @@
 #   - the guest writes /local/domain/<id>/data/clickos/boot = ok within 60 s
 #     (prints the time from `xl create` to boot=ok),
 #   - the guest answers a command through its watch on data/clickos/cmd (ping -> pong),
+#   - the guest reads a 4000-byte value dom0 wrote (a reply larger than the 1024-byte ring),
 #   - writing `poweroff` to data/clickos/cmd makes the domain go away (a clean shutdown),
 #   - the console log shows the guest's boot and shutdown messages.
 # MEMORY (MiB, default 8) and NAME may be set in the environment.
@@ -110,6 +111,31 @@ ping_pong() {
     return 1
 }
 
+fnv1a() {   # 32-bit FNV-1a of $1 (ASCII)
+    local s=$1 h=2166136261 i c
+    for ((i = 0; i < ${#s}; i++)); do
+        printf -v c '%d' "'${s:i:1}"
+        h=$(( ((h ^ c) * 16777619) & 0xffffffff ))
+    done
+    echo "$h"
+}
+
+# dom0 writes a 4000-byte value; the guest reads it (the reply crosses the 1024-byte ring in
+# pieces) and answers with its length and hash.
+large_value() {
+    local base=/local/domain/$DOMID/data/clickos v want got i
+    v=$(for i in $(seq 0 399); do printf '%04d-%s' "$i" abcde; done)
+    want="${#v} $(fnv1a "$v")"
+    xenstore-write "$base/big" "$v" || return 1
+    xenstore-write "$base/cmd" big || return 1
+    for i in $(seq 1 200); do
+        got=$(xenstore-read "$base/big-hash" 2>/dev/null) && break
+        sleep 0.05
+    done
+    echo "expected '$want', guest answered '${got:-nothing}'"
+    [ "${got:-}" = "$want" ]
+}
+
 poweroff_domain() {
     local base=/local/domain/$DOMID/data/clickos i t0
     t0=$(now_us)
@@ -136,6 +162,7 @@ if [ -n "$DOMID" ]; then
     check "guest-boot" wait_boot_ok
     xenstore-ls -p "/local/domain/$DOMID/data" 2>/dev/null | head -20
     check "guest-cmd-ping" ping_pong
+    check "guest-xenstore-4000-byte-read" large_value
     check "guest-poweroff" poweroff_domain
 else
     echo "CHECK FAIL guest-boot (xl create failed)"

@@ -1,6 +1,6 @@
 //! The ClickOS-rs guest image. Phase 1 smoke behaviour: after boot, print the domid, write
 //! `/local/domain/<domid>/data/clickos/boot = ok`, then follow watches on
-//! `data/clickos/cmd` (`poweroff`, `reboot`, `crash`, `ping`) and `control/shutdown` (what
+//! `data/clickos/cmd` (`poweroff`, `reboot`, `crash`, `ping`, `big`) and `control/shutdown` (what
 //! `xl shutdown` / `xl reboot` write).
 //!
 //! Built for `x86_64-unknown-none` with `--features guest` (`make image`). On the host this file
@@ -23,6 +23,13 @@ mod guest {
     use clickos_unikernel::{entry, println};
 
     entry!(main);
+
+    /// 32-bit FNV-1a.
+    fn fnv1a(data: &[u8]) -> u32 {
+        data.iter().fold(0x811c_9dc5u32, |h, &b| {
+            (h ^ b as u32).wrapping_mul(16_777_619)
+        })
+    }
 
     fn micros(ns: u64) -> u64 {
         ns / NS_PER_US
@@ -89,9 +96,16 @@ mod guest {
         .expect("write boot-us");
         let (s, us) = secs_micros(boot_us * NS_PER_US);
         println!("xenstore: wrote {root}/boot = ok ({s}.{us:06} s after start)");
-        // A write/read/rm round trip, and a listing.
-        xs.write(TX_NONE, &format!("{root}/probe"), b"1")
+        // A write/read/rm round trip with a value larger than the 1024-byte request ring (the
+        // request goes out in pieces; unprivileged nodes must stay under 2048 bytes), and a
+        // listing.
+        let probe: Vec<u8> = (0..1900u32).map(|i| b'a' + (i % 26) as u8).collect();
+        xs.write(TX_NONE, &format!("{root}/probe"), &probe)
             .expect("write probe");
+        let back = xs
+            .read(TX_NONE, &format!("{root}/probe"))
+            .expect("read probe");
+        assert!(back == probe, "1900-byte probe read back differently");
         xs.rm(TX_NONE, &format!("{root}/probe")).expect("rm probe");
         match xs.read(TX_NONE, &format!("{root}/probe")) {
             Err(Error::Errno(Errno::ENOENT)) => {}
@@ -104,7 +118,7 @@ mod guest {
         xs.watch(&cmd_path, "cmd").expect("watch cmd");
         xs.watch("control/shutdown", "shutdown")
             .expect("watch control/shutdown");
-        println!("ready: waiting for {cmd_path} (poweroff, reboot, crash, ping)");
+        println!("ready: waiting for {cmd_path} (poweroff, reboot, crash, ping, big)");
 
         timer_check(&k);
 
@@ -137,6 +151,20 @@ mod guest {
                                 .expect("write pong");
                             k.xs.write(TX_NONE, &cmd_path, b"").expect("clear cmd");
                             println!("cmd: ping (pong = {up} us)");
+                        }
+                        "big" => {
+                            // Reads data/clickos/big (dom0 may write up to 4096 bytes: the
+                            // reply crosses the 1024-byte response ring in pieces) and reports
+                            // its length and FNV-1a hash.
+                            let v =
+                                k.xs.read(TX_NONE, &format!("{root}/big"))
+                                    .expect("read big");
+                            let h = fnv1a(&v);
+                            let answer = format!("{} {h}", v.len());
+                            k.xs.write(TX_NONE, &format!("{root}/big-hash"), answer.as_bytes())
+                                .expect("write big-hash");
+                            k.xs.write(TX_NONE, &cmd_path, b"").expect("clear cmd");
+                            println!("cmd: big: {} bytes, fnv1a {h}", v.len());
                         }
                         other => println!("cmd: unknown command {other:?}"),
                     }
