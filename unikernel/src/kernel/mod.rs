@@ -122,10 +122,12 @@ pub unsafe fn boot(si: *const StartInfo) -> Kernel {
         crate::time::tsc_hz(&ti) / 1000
     );
 
+    let t_mm = time::now();
     let mem = mm::init(si);
+    let mm_us = (time::now() - t_mm) / 1000;
     crate::println!(
         "memory: {} pages ({} KiB); bootstrap mapping {} pages, mapped {} more with {} new \
-         page tables; frame allocator {} free of {}; heap {} KiB at {:#x}",
+         page tables; frame allocator {} free of {}; heap {} KiB at {:#x} ({mm_us} us)",
         mem.nr_pages,
         mem.nr_pages * 4,
         mem.initially_mapped,
