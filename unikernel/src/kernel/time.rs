@@ -29,6 +29,10 @@ pub fn sleep_until(timer_port: u32, deadline: u64) {
     let _ = hypercall::set_timer_op(deadline);
     loop {
         if now() >= deadline {
+            // The poll timeout may have ended the wait just before the one-shot fired: cancel
+            // it so that it does not wake a later, unrelated poll.
+            let _ = hypercall::set_timer_op(0);
+            clear_pending(timer_port);
             return;
         }
         // The timeout is a second line of defence: the poll also ends at the deadline.
