@@ -102,3 +102,24 @@ impl Element for AverageCounter {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{inject, router_with_clock};
+
+    #[test]
+    fn measures_the_average_rate() {
+        let (mut r, clock) = router_with_clock("Idle -> a :: AverageCounter -> Discard;");
+        inject(&mut r, "a", 0, &[&[0u8; 100][..]]);
+        for _ in 0..10 {
+            clock.advance_ns(100_000_000);
+            inject(&mut r, "a", 0, &[&[0u8; 100][..], &[0u8; 100][..]]);
+        }
+        assert_eq!(r.read_handler("a.count").unwrap(), "21");
+        assert_eq!(r.read_handler("a.time").unwrap(), "1.000000");
+        assert_eq!(r.read_handler("a.rate").unwrap(), "21");
+        assert_eq!(r.read_handler("a.byte_rate").unwrap(), "2100");
+        r.write_handler("a.reset", "").unwrap();
+        assert_eq!(r.read_handler("a.count").unwrap(), "0");
+    }
+}

@@ -154,3 +154,26 @@ impl Element for RatedSource {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{router_with_clock, run_rounds};
+
+    #[test]
+    fn sends_at_the_rate_and_sleeps_between() {
+        let (mut r, clock) = router_with_clock(
+            "s :: RatedSource(LENGTH 60, RATE 100, LIMIT 50) -> c :: Counter -> Discard;",
+        );
+        run_rounds(&mut r, 4);
+        let first: u64 = r.read_handler("c.count").unwrap().parse().unwrap();
+        assert!(first <= 10, "only the initial burst at t=0: {first}");
+        // One second later, 100 more packets are allowed (capped by LIMIT 50 in total).
+        for _ in 0..100 {
+            clock.advance_ns(10_000_000);
+            r.run_timers();
+            run_rounds(&mut r, 2);
+        }
+        assert_eq!(r.read_handler("c.count").unwrap(), "50");
+        assert!(!r.has_scheduled_tasks(), "done: the task sleeps");
+    }
+}

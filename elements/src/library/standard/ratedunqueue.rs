@@ -125,3 +125,24 @@ impl Element for RatedUnqueue {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{router_with_clock, run_rounds};
+
+    #[test]
+    fn drains_a_queue_at_the_rate() {
+        let (mut r, clock) =
+            router_with_clock("InfiniteSource(LIMIT 100, BURST 100) -> q :: Queue -> u :: RatedUnqueue(1000, BURST 5) -> c :: Counter -> Discard;");
+        run_rounds(&mut r, 4);
+        assert_eq!(r.read_handler("c.count").unwrap(), "5", "the burst at t=0");
+        // 20 ms at 1000/s: 20 more.
+        for _ in 0..20 {
+            clock.advance_ns(1_000_000);
+            r.run_timers();
+            run_rounds(&mut r, 2);
+        }
+        assert_eq!(r.read_handler("c.count").unwrap(), "25");
+        assert_eq!(r.read_handler("q.length").unwrap(), "75");
+    }
+}
