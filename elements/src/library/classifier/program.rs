@@ -170,9 +170,14 @@ impl<'a> View<'a> {
         }
     }
 
+    /// Selected from registers (no load): keeps a memory access off each test's critical path.
     #[inline(always)]
     fn start(&self, b: Base) -> usize {
-        self.bases[b as usize]
+        match b {
+            Base::Data => 0,
+            Base::Ip => self.bases[1],
+            Base::Transport => self.bases[2],
+        }
     }
 
     /// The transport header, if the packet has one by the rule of [`Base::Transport`].
@@ -273,6 +278,38 @@ pub struct Program {
     first_leaf: u32,
     /// Per leaf: an output, or [`DROP`].
     actions: Vec<u32>,
+    /// For programs of at most [`PARALLEL_MAX`] tests: the leaf each set of test outcomes leads to,
+    /// remembered for the outcome sets seen lately (direct-mapped; a key of `u64::MAX` is empty,
+    /// and cannot occur since a program here has fewer than 64 tests).
+    memo: Memo,
+}
+
+/// Programs with at most this many tests run every test, then look their outcome up.
+const PARALLEL_MAX: u32 = 63;
+const MEMO_SLOTS: usize = 64;
+
+/// The walk's result per outcome set; a cache, so it is interior-mutable and starts empty in
+/// every copy.
+struct Memo([core::cell::Cell<(u64, u32)>; MEMO_SLOTS]);
+
+impl Memo {
+    fn new() -> Memo {
+        Memo(core::array::from_fn(|_| {
+            core::cell::Cell::new((u64::MAX, 0))
+        }))
+    }
+}
+
+impl Clone for Memo {
+    fn clone(&self) -> Memo {
+        Memo::new()
+    }
+}
+
+impl core::fmt::Debug for Memo {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Memo")
+    }
 }
 
 impl Default for Program {
@@ -282,6 +319,7 @@ impl Default for Program {
             start: 0,
             first_leaf: 0,
             actions: alloc::vec![DROP],
+            memo: Memo::new(),
         }
     }
 }
@@ -308,10 +346,40 @@ impl Program {
     /// The output of the first rule the packet matches, or `None` (drop).
     #[inline]
     pub fn run(&self, v: &View<'_>) -> Option<usize> {
+        if self.first_leaf <= PARALLEL_MAX {
+            return self.run_parallel(v);
+        }
         let mut t = self.start;
         while t < self.first_leaf {
             t = self.step(t, v);
         }
+        Program::decode(self.action(t))
+    }
+
+    /// For programs of up to 64 tests: every test first, into a bit set — the tests do not depend
+    /// on each other, so the CPU overlaps their loads — then the walk, which only reads bits. A
+    /// packet that ends up testing many nodes (the last of several rules) gains the most.
+    #[inline]
+    fn run_parallel(&self, v: &View<'_>) -> Option<usize> {
+        let mut bits = 0u64;
+        for (i, n) in self.nodes[..self.first_leaf as usize].iter().enumerate() {
+            let pass = match load(v.data, v.start(n.base), n.offset as usize, n.need as usize) {
+                Some(w) => (w & n.mask).wrapping_sub(n.lo) <= n.span,
+                None => false,
+            };
+            bits |= (pass as u64) << i;
+        }
+        // The walk depends on the outcomes only: remember it for recent outcome sets.
+        let slot = &self.memo.0[(bits.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize];
+        let (key, leaf) = slot.get();
+        if key == bits {
+            return Program::decode(self.action(leaf));
+        }
+        let mut t = self.start;
+        while t < self.first_leaf {
+            t = self.nodes[t as usize].next[((bits >> t) & 1) as usize];
+        }
+        slot.set((bits, t));
         Program::decode(self.action(t))
     }
 
@@ -496,6 +564,7 @@ fn finish(dag: &Dag, start: u32) -> Program {
         start,
         first_leaf,
         actions,
+        memo: Memo::new(),
     };
     debug_assert!(p.nodes[..first_leaf as usize]
         .iter()
