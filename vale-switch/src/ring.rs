@@ -74,6 +74,10 @@ pub struct Ring {
     geo: Geometry,
     /// This side's copy of its own index (the peer cannot change what we believe).
     mine: u32,
+    /// Producer only: free slots known from the last (validated) read of the consumer's index.
+    /// `push` uses it up before reading `cons` again, so a busy producer does not pull the
+    /// consumer's cache line over for every packet.
+    room: u32,
 }
 
 // SAFETY: a Ring is one end of an SPSC ring; it may move to another thread (the switch thread).
@@ -86,7 +90,12 @@ impl Ring {
     /// `base` must point to `geo.region_size()` writable bytes that stay mapped while any `Ring`
     /// over them exists, aligned to 4096.
     pub unsafe fn format(base: *mut u8, geo: Geometry) -> Ring {
-        let r = Ring { base, geo, mine: 0 };
+        let r = Ring {
+            base,
+            geo,
+            mine: 0,
+            room: 0,
+        };
         r.word(0).store(0, Ordering::Relaxed);
         r.word(1).store(0, Ordering::Relaxed);
         r.word(2).store(0, Ordering::Relaxed);
@@ -101,7 +110,12 @@ impl Ring {
     /// # Safety
     /// As for [`Ring::format`].
     pub unsafe fn attach(base: *mut u8, geo: Geometry, producer: bool) -> Result<Ring, RingError> {
-        let mut r = Ring { base, geo, mine: 0 };
+        let mut r = Ring {
+            base,
+            geo,
+            mine: 0,
+            room: 0,
+        };
         if r.word(4).load(Ordering::Acquire) != geo.nslots
             || r.word(5).load(Ordering::Acquire) != geo.buf_size
         {
@@ -162,9 +176,13 @@ impl Ring {
         if data.len() > self.geo.buf_size as usize || data.len() > u16::MAX as usize {
             return Ok(false);
         }
-        if self.space()? == 0 {
-            return Ok(false);
+        if self.room == 0 {
+            self.room = self.space()?;
+            if self.room == 0 {
+                return Ok(false);
+            }
         }
+        self.room -= 1;
         let slot = self.mine & self.mask();
         // SAFETY: the buffer of a slot we own (between cons and prod) holds buf_size bytes.
         unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), self.buffer(slot), data.len()) };
