@@ -45,6 +45,12 @@ pub trait Port {
     fn service(&mut self) -> bool {
         false
     }
+    /// A finite source (a pcap replay) that has nothing more to give.
+    fn exhausted(&self) -> bool {
+        false
+    }
+    /// Counters of this kind of port beyond [`PortCounters`] (kicks sent, kernel drops, ...).
+    fn port_stats(&self, _out: &mut Vec<(&'static str, u64)>) {}
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -238,18 +244,22 @@ impl Switch {
     /// Runs every port's housekeeping; a port that was reset gets a clean state. Returns the
     /// number of ports reset.
     pub fn service(&mut self) -> usize {
-        let mut reset = 0;
-        for k in 0..self.ports.len() {
-            let Some(s) = self.ports[k].as_mut() else {
-                continue;
-            };
-            if s.port.service() {
-                s.faulty = false;
-                reset += 1;
-                self.forget_port(k);
-            }
+        (0..self.ports.len())
+            .filter(|&k| self.service_port(k))
+            .count()
+    }
+
+    /// Runs port `k`'s housekeeping; returns whether it was reset.
+    pub fn service_port(&mut self, k: usize) -> bool {
+        let Some(Some(s)) = self.ports.get_mut(k) else {
+            return false;
+        };
+        if !s.port.service() {
+            return false;
         }
-        reset
+        s.faulty = false;
+        self.forget_port(k);
+        true
     }
 
     /// Runs `f` on port `k` (for port-specific queries by the owner of the switch).
@@ -508,6 +518,10 @@ impl Port for RingPort {
 
     fn disarm(&mut self) {
         self.rx.consumer_awake();
+    }
+
+    fn port_stats(&self, out: &mut Vec<(&'static str, u64)>) {
+        out.push(("kicks", self.kicks));
     }
 }
 
