@@ -72,6 +72,10 @@ struct Args {
     /// Stop after this many seconds (default: when done sending; receivers run until SIGTERM).
     #[arg(long)]
     duration: Option<f64>,
+    /// With --send and --recv: keep receiving this many seconds after the last frame is sent,
+    /// then exit.
+    #[arg(long)]
+    linger: Option<f64>,
     /// Misbehave.
     #[arg(long, value_enum)]
     hostile: Option<Hostile>,
@@ -190,10 +194,11 @@ fn main() {
         let _ = peer.tx.push(&buf);
         peer.publish();
     }
-    let mut rng = Rng(args.seed.max(1) * 0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng(args.seed.max(1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     match args.hostile {
         None => {
             let batch = args.batch.max(1);
+            let mut sent_at: Option<Instant> = None;
             while !STOP.load(Ordering::Relaxed) && !past(deadline) {
                 let mut progress = 0;
                 if args.recv {
@@ -234,6 +239,12 @@ fn main() {
                     }
                 } else if !args.recv && deadline.is_none() {
                     break;
+                } else if let Some(l) = args.linger {
+                    let until =
+                        *sent_at.get_or_insert_with(|| Instant::now() + Duration::from_secs_f64(l));
+                    if Instant::now() >= until {
+                        break;
+                    }
                 }
                 if progress == 0 {
                     if args.recv {
