@@ -175,9 +175,16 @@ impl Drop for SignalFd {
 
 /// Runs the switch until SIGINT/SIGTERM (or, with `until_replayed`, the end of the replays).
 /// `on_event` is called for SIGUSR1.
-pub fn run(
+pub fn run(sw: &mut Switch, opts: &Options, on_event: impl FnMut(Event)) -> io::Result<LoopStats> {
+    run_until(sw, opts, || false, on_event)
+}
+
+/// [`run`], also stopping when `stop` returns true: it is asked at every housekeeping and after
+/// every wake-up, so whoever sets the condition should also kick one of the ports.
+pub fn run_until(
     sw: &mut Switch,
     opts: &Options,
+    mut stop: impl FnMut() -> bool,
     mut on_event: impl FnMut(Event),
 ) -> io::Result<LoopStats> {
     let sig = if opts.signals {
@@ -203,6 +210,9 @@ pub fn run(
                 if handle_signals(s, sw, &mut on_event) {
                     break;
                 }
+            }
+            if stop() {
+                break;
             }
             sw.service();
             if now >= next_age {
@@ -252,6 +262,9 @@ pub fn run(
         // SAFETY: a live array of pollfds of the length given.
         let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
         sw.disarm();
+        if stop() {
+            break;
+        }
         if r > 0 {
             st.wakeups_by_fd += 1;
             if let Some(s) = &sig {

@@ -470,6 +470,7 @@ impl RingPort {
 impl Port for RingPort {
     fn rx_batch(&mut self, max: usize) -> Result<usize, RingError> {
         self.rx_batch = (self.rx.pending()? as usize).min(max);
+        self.rx.prefetch_pending(self.rx_batch as u32);
         Ok(self.rx_batch)
     }
 

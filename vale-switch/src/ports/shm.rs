@@ -237,6 +237,36 @@ impl ShmRingPort {
         Self::with_region(&name, region, geo, Some(path.to_path_buf()))
     }
 
+    /// The switch's end in a process other than the one that made the port (the benchmarks run
+    /// the switch in a child): attaches to an inherited, already formatted region and eventfds
+    /// without resetting anything. The geometry comes from the control page, validated.
+    pub fn from_fds(name: &str, fds: PeerFds) -> io::Result<ShmRingPort> {
+        let region = ShmRegion::open_fd(fds.region)?;
+        let geo = read_geometry(&region)?;
+        let base = region.ptr();
+        // SAFETY: read_geometry checked that both rings lie inside the mapping, which the port
+        // keeps alive as long as the rings.
+        let (rx, tx) = unsafe {
+            let bad = |_| io::Error::other("shared port region: ring header");
+            (
+                Ring::attach(base.add(to_switch_offset(geo)), geo, false).map_err(bad)?,
+                Ring::attach(base.add(to_peer_offset(geo)), geo, true).map_err(bad)?,
+            )
+        };
+        Ok(ShmRingPort {
+            inner: RingPort::new(name, rx, tx, Some(kicker(fds.peer_kick))),
+            region,
+            geo,
+            switch_kick: fds.switch_kick,
+            peer_kick: fds.peer_kick,
+            path: None,
+            sock_path: None,
+            listener: None,
+            conn: None,
+            connects: 0,
+        })
+    }
+
     fn with_region(
         name: &str,
         region: ShmRegion,
@@ -566,6 +596,37 @@ fn recv_fds(sock: RawFd) -> io::Result<([u32; 2], [RawFd; 2])> {
     }
 }
 
+/// Reads and validates the control page of a region someone else formatted.
+fn read_geometry(region: &ShmRegion) -> io::Result<Geometry> {
+    let base = region.ptr();
+    let bad = |what: &str| io::Error::other(std::format!("shared port region: {what}"));
+    // SAFETY: the region is at least a page (checked by open_fd).
+    let (magic, nslots, buf_size) = unsafe {
+        let mut m = [0u8; 8];
+        std::ptr::copy_nonoverlapping(base, m.as_mut_ptr(), 8);
+        (
+            m,
+            (base.add(8) as *const u32).read_volatile(),
+            (base.add(12) as *const u32).read_volatile(),
+        )
+    };
+    if magic != MAGIC {
+        return Err(bad("bad magic"));
+    }
+    // Validate before Geometry::new, which asserts.
+    if !nslots.is_power_of_two() || !(2..=1 << 16).contains(&nslots) {
+        return Err(bad("bad slot count"));
+    }
+    if !(64..=65535).contains(&buf_size) {
+        return Err(bad("bad buffer size"));
+    }
+    let geo = Geometry::new(nslots, buf_size);
+    if region_size(geo) > region.len() {
+        return Err(bad("rings larger than the region"));
+    }
+    Ok(geo)
+}
+
 // ---- the peer's end ------------------------------------------------------------------------------
 
 /// A peer's end of a shared-memory port (a guest stand-in): it produces into the "to switch" ring
@@ -626,33 +687,11 @@ impl ShmPeer {
         peer_kick: RawFd,
         conn: Option<RawFd>,
     ) -> io::Result<ShmPeer> {
+        let geo = read_geometry(&region)?;
         let base = region.ptr();
         let bad = |what: &str| io::Error::other(std::format!("shared port region: {what}"));
-        // SAFETY: the region is at least a page (checked by open_fd).
-        let (magic, nslots, buf_size) = unsafe {
-            let mut m = [0u8; 8];
-            std::ptr::copy_nonoverlapping(base, m.as_mut_ptr(), 8);
-            (
-                m,
-                (base.add(8) as *const u32).read_volatile(),
-                (base.add(12) as *const u32).read_volatile(),
-            )
-        };
-        if magic != MAGIC {
-            return Err(bad("bad magic"));
-        }
-        // Validate before Geometry::new, which asserts.
-        if !nslots.is_power_of_two() || !(2..=1 << 16).contains(&nslots) {
-            return Err(bad("bad slot count"));
-        }
-        if !(64..=65535).contains(&buf_size) {
-            return Err(bad("bad buffer size"));
-        }
-        let geo = Geometry::new(nslots, buf_size);
-        if region_size(geo) > region.len() {
-            return Err(bad("rings larger than the region"));
-        }
-        // SAFETY: both rings lie inside the mapping, which lives as long as the peer.
+        // SAFETY: both rings lie inside the mapping (read_geometry checked), which lives as long
+        // as the peer.
         let (tx, rx) = unsafe {
             let tx = Ring::attach(base.add(to_switch_offset(geo)), geo, true)
                 .map_err(|_| bad("ring header"))?;
