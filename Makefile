@@ -6,13 +6,14 @@
 CARGO ?= cargo
 CLI    := target/release/clickos-cli
 
-.PHONY: help deps build demo test test-unit test-nostd test-cli bench bench-config bench-dataplane fuzz \
+.PHONY: help deps build demo test test-unit test-nostd test-cli bench bench-config bench-dataplane bench-ring fuzz \
         sandbox-run sandbox-shell sandbox-test image clean fmt
 
 help:
 	@echo "make demo          install dependencies, build, run the clickos-cli demo"
 	@echo "make test          run all tests (unit, property, CLI, no_std build)"
 	@echo "make bench         run the benchmarks under bench/ (results in bench/results/)"
+	@echo "make bench-ring    shared-memory ring / switch vs Linux bridge benchmark (root for the bridge)"
 	@echo "make fuzz          run the cargo-fuzz targets for a while (FUZZ_SECONDS=60)"
 	@echo "make sandbox-test  boot the Xen test host in QEMU and run its scenarios"
 	@echo "make sandbox-run SCRIPT=x.sh   run one script inside the test host's dom0"
@@ -34,12 +35,14 @@ test: deps test-unit test-nostd
 test-unit:
 	$(CARGO) test --workspace --release
 
-# config-lang must stay no_std: build it for the bare-metal target the guest uses.
+# config-lang and the ring/switch core must stay no_std: build them for the bare-metal target the
+# guest uses.
 test-nostd:
 	$(CARGO) build --release -p clickos-config --target x86_64-unknown-none
+	$(CARGO) build --release -p clickos-vale --no-default-features --target x86_64-unknown-none
 
 # ---- benchmarks and fuzzing ----------------------------------------------------------------
-bench: bench-config bench-dataplane
+bench: bench-config bench-dataplane bench-ring
 
 bench-config:
 	$(CARGO) run --release -p clickos-bench --bin config-scaling
@@ -47,6 +50,12 @@ bench-config:
 # Compares with Click's userlevel driver when a `click` binary is on PATH.
 bench-dataplane:
 	$(CARGO) run --release -p clickos-bench --bin dataplane
+
+# Processes over memfd shared memory running the production ring and switch code, against a Linux
+# bridge + veth pair measured in the same run (in a network namespace of its own; needs root).
+# BENCH_RING_ARGS=--quick for a short run.
+bench-ring:
+	$(CARGO) run --release -p clickos-bench --bin ring -- $(BENCH_RING_ARGS)
 
 FUZZ_SECONDS ?= 60
 fuzz:

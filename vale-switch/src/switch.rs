@@ -330,27 +330,34 @@ impl Switch {
         if count == 0 {
             return 0;
         }
-        // Pass 1: learn sources and look up every destination of the batch.
+        // Pass 1: learn sources and look up every destination of the batch. Bursts are mostly
+        // one flow, so the last source learned and the last destination looked up are
+        // remembered for the rest of the batch (learning something new forgets the latter).
         self.dests.clear();
+        let (mut bytes, mut runts) = (0u64, 0u64);
+        let mut last_src: Option<[u8; 6]> = None;
+        let mut last_dst: Option<([u8; 6], Dest)> = None;
         for f in 0..count {
-            let slot = self.ports[src].as_mut().expect("present");
-            let frame = slot.port.rx_frame(f);
-            slot.counters.rx_packets += 1;
-            slot.counters.rx_bytes += frame.len() as u64;
+            let frame = self.ports[src].as_ref().expect("present").port.rx_frame(f);
+            bytes += frame.len() as u64;
             if frame.len() < 14 {
-                slot.counters.rx_errors += 1;
+                runts += 1;
                 self.dests.push(Dest::Drop);
                 continue;
             }
             let dst: [u8; 6] = frame[0..6].try_into().expect("6 bytes");
             let srcmac: [u8; 6] = frame[6..12].try_into().expect("6 bytes");
-            if srcmac[0] & 1 == 0 {
+            if srcmac[0] & 1 == 0 && last_src != Some(srcmac) {
                 self.learn(srcmac, src, now);
+                last_src = Some(srcmac);
+                last_dst = None;
             }
             let d = if dst[0] & 1 != 0 {
                 Dest::Flood
+            } else if let Some((_, d)) = last_dst.filter(|(m, _)| *m == dst) {
+                d
             } else {
-                match self.macs.get(&dst) {
+                let d = match self.macs.get(&dst) {
                     Some(e)
                         if now.saturating_sub(e.seen) <= self.ageing
                             && self.ports.get(e.port).is_some_and(Option::is_some) =>
@@ -362,9 +369,17 @@ impl Switch {
                         }
                     }
                     _ => Dest::Flood,
-                }
+                };
+                last_dst = Some((dst, d));
+                d
             };
             self.dests.push(d);
+        }
+        {
+            let c = &mut self.ports[src].as_mut().expect("present").counters;
+            c.rx_packets += count as u64;
+            c.rx_bytes += bytes;
+            c.rx_errors += runts;
         }
         // Pass 2: move frames, destination by destination.
         let nports = self.ports.len();
@@ -762,6 +777,32 @@ mod tests {
         assert!(sw.arm(), "input waiting: do not sleep");
         sw.disarm();
         assert_eq!(sw.forward(0), 2);
+    }
+
+    #[test]
+    fn learning_within_a_batch_changes_later_lookups_of_the_same_batch() {
+        let mut regions = Vec::new();
+        let mut sw = Switch::new(32, 1000);
+        let mut guests = Vec::new();
+        for n in ["a", "b", "c"] {
+            let (p, g) = port(n, &mut regions);
+            sw.attach(Box::new(p));
+            guests.push(g);
+        }
+        guests[1].send(&[bcast(2)]);
+        sw.forward(0);
+        let _ = guests[0].recv();
+        let _ = guests[2].recv();
+        // From a: to b (known: unicast), then a frame claiming b's address (b moved to a), then
+        // to b again: now "b" is on a itself, so the last frame goes nowhere.
+        guests[0].send(&[frame(2, 1, 1), frame(9, 2, 2), frame(2, 1, 3)]);
+        sw.forward(1);
+        assert_eq!(
+            guests[1].recv(),
+            [frame(2, 1, 1), frame(9, 2, 2)],
+            "the third frame is not sent to b"
+        );
+        assert_eq!(guests[2].recv(), [frame(9, 2, 2)], "unknown 9: flooded");
     }
 
     #[test]
