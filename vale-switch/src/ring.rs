@@ -51,10 +51,7 @@ impl Geometry {
             nslots.is_power_of_two() && nslots >= 2,
             "nslots must be a power of two"
         );
-        assert!(
-            buf_size >= 64 && buf_size <= 65535,
-            "buffer size out of range"
-        );
+        assert!((64..=65535).contains(&buf_size), "buffer size out of range");
         Geometry { nslots, buf_size }
     }
 
