@@ -14,7 +14,8 @@
 //! pinned on); `poll` — receivers poll and only sleep (kick-on-request) when idle, producers kick
 //! only when asked: the ring's design. Throughput is what the final receiver counts.
 //!
-//! `ring [--quick] [--duration-ms N]` (default 400 ms per point after 100 ms of warm-up).
+//! `ring [--quick] [--duration-ms N] [--only abcd] [--no-save]` (default 400 ms per point after
+//! 100 ms of warm-up; `--only` picks measurements; `--no-save` leaves bench/results/ alone).
 
 use std::os::fd::RawFd;
 use std::process::{Child, Command, Stdio};
@@ -900,6 +901,9 @@ never saw. vs bridge: Mp/s over the bridge's at the same frame size and batch.\n
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
     println!("{notes}");
+    if args.iter().any(|a| a == "--no-save") {
+        return;
+    }
     if let Err(e) = table.save("ring") {
         eprintln!("could not save results: {e}");
     } else {
