@@ -196,3 +196,41 @@ fn af_packet_and_tap_ports_carry_frames_through_the_kernel() {
         "TAP: written to the device, received on its interface"
     );
 }
+
+/// CPU time (user + system) of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which is in parentheses): state is field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn an_idle_switch_sleeps_and_sigusr1_writes_the_counters() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rig = Rig::start("idle", &["a", "b"], &["-q"]);
+    let pid = rig.switch.as_ref().unwrap().id();
+    let json = rig.json.clone();
+    std::thread::sleep(Duration::from_millis(300));
+    let t0 = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_millis(1500));
+    let used = cpu_ticks(pid) - t0;
+    // SAFETY: sysconf is a plain query.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    assert!(
+        used * 1000 / hz < 300,
+        "an idle switch must sleep, not spin: {used} ticks in 1.5 s"
+    );
+    assert!(!json.exists());
+    signal(rig.switch.as_ref().unwrap(), libc::SIGUSR1);
+    let t = std::time::Instant::now();
+    while !json.exists() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let text = std::fs::read_to_string(&json).expect("SIGUSR1 writes --stats-json");
+    assert!(text.contains("\"mac_entries\": 0"), "{text}");
+    let stats = rig.stop();
+    assert_eq!(stats.get("a", "rx_packets"), 0);
+    assert_eq!(stats.get("b", "faulty"), 0);
+}
