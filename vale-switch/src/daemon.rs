@@ -225,6 +225,7 @@ pub fn run_until(
             continue;
         }
         if opts.until_replayed
+            && !opts.replay_ports.is_empty()
             && opts
                 .replay_ports
                 .iter()
