@@ -7,13 +7,14 @@ CARGO ?= cargo
 CLI    := target/release/clickos-cli
 IMAGE  := target/x86_64-unknown-none/release/clickos-unikernel
 
-.PHONY: help deps build demo test test-unit test-nostd test-image test-sandbox test-cli bench bench-config bench-dataplane fuzz \
+.PHONY: help deps build demo test test-unit test-nostd test-image test-sandbox test-cli bench bench-config bench-dataplane bench-ring fuzz \
         sandbox-run sandbox-shell sandbox-test image clean fmt
 
 help:
 	@echo "make demo          install dependencies, build, run the clickos-cli demo"
 	@echo "make test          run all tests (unit, property, CLI, no_std build)"
 	@echo "make bench         run the benchmarks under bench/ (results in bench/results/)"
+	@echo "make bench-ring    shared-memory ring / switch vs Linux bridge benchmark (root for the bridge)"
 	@echo "make fuzz          run the cargo-fuzz targets for a while (FUZZ_SECONDS=60)"
 	@echo "make image         build the Xen PV guest image ($(IMAGE))"
 	@echo "make sandbox-test  boot the Xen test host in QEMU and run its scenarios"
@@ -38,7 +39,8 @@ test-unit:
 
 # What the guest links must stay no_std: build it for the bare-metal target the guest uses.
 test-nostd:
-	$(CARGO) build --release -p clickos-config -p clickos-elements -p clickos-vale --target x86_64-unknown-none
+	$(CARGO) build --release -p clickos-config -p clickos-elements --target x86_64-unknown-none
+	$(CARGO) build --release -p clickos-vale --no-default-features --target x86_64-unknown-none
 
 # Boots Xen + dom0 in QEMU once and runs images/scenarios/*.sh with the guest image and
 # clickos-cli inside (see images/README.md).
@@ -58,7 +60,7 @@ image: deps
 	@scripts/image-info.sh $(IMAGE)
 
 # ---- benchmarks and fuzzing ----------------------------------------------------------------
-bench: bench-config bench-dataplane
+bench: bench-config bench-dataplane bench-ring
 
 bench-config:
 	$(CARGO) run --release -p clickos-bench --bin config-scaling
@@ -66,6 +68,12 @@ bench-config:
 # Compares with Click's userlevel driver when a `click` binary is on PATH.
 bench-dataplane:
 	$(CARGO) run --release -p clickos-bench --bin dataplane
+
+# Processes over memfd shared memory running the production ring and switch code, against a Linux
+# bridge + veth pair measured in the same run (in a network namespace of its own; needs root).
+# BENCH_RING_ARGS=--quick for a short run.
+bench-ring:
+	$(CARGO) run --release -p clickos-bench --bin ring -- $(BENCH_RING_ARGS)
 
 FUZZ_SECONDS ?= 60
 fuzz:

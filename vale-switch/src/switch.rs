@@ -24,6 +24,33 @@ pub trait Port {
     /// Makes queued frames visible to the port's peer (and notifies it if it sleeps).
     fn tx_flush(&mut self);
     fn name(&self) -> &str;
+
+    // ---- sleeping (the defaults suit ports that are simply polled) ------------------------
+
+    /// The switch found nothing to do and is about to sleep: ask to be woken when input
+    /// arrives (a ring sets its kick-request flag), then re-check. Returns true when input is
+    /// already waiting, so the switch must not sleep.
+    fn arm(&mut self) -> Result<bool, RingError> {
+        Ok(false)
+    }
+    /// The switch woke up (or decided not to sleep): withdraw the request and consume the
+    /// notification.
+    fn disarm(&mut self) {}
+    /// Descriptors whose readiness wakes the switch for this port (dom0: eventfds, sockets; a
+    /// guest would use event-channel ports). Empty for ports that only become ready by polling.
+    fn wake_fds(&self, _out: &mut Vec<i32>) {}
+    /// Housekeeping off the fast path, run after every wake-up and a few times a second
+    /// (accepting a new peer, ...). Returns true when the port was reset — a new peer is attached
+    /// — so the switch clears the port's fault state and forgets the addresses learned on it.
+    fn service(&mut self) -> bool {
+        false
+    }
+    /// A finite source (a pcap replay) that has nothing more to give.
+    fn exhausted(&self) -> bool {
+        false
+    }
+    /// Counters of this kind of port beyond [`PortCounters`] (kicks sent, kernel drops, ...).
+    fn port_stats(&self, _out: &mut Vec<(&'static str, u64)>) {}
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -45,6 +72,8 @@ struct Slot {
     counters: PortCounters,
     /// Disabled after a protocol error until re-attached.
     faulty: bool,
+    /// MAC entries pointing at this port.
+    macs: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -68,6 +97,9 @@ pub struct Switch {
     pub ageing: u64,
     /// Most MAC entries kept (a flood of random source addresses cannot grow the table).
     pub mac_capacity: usize,
+    /// Most MAC entries one port may own: a port flooding random source addresses fills its own
+    /// share, not the table, so the other ports' addresses are still learned.
+    pub mac_per_port: usize,
     burst: usize,
     dests: Vec<Dest>,
     next: usize,
@@ -81,6 +113,7 @@ impl Switch {
             macs: HashMap::new(),
             ageing,
             mac_capacity: 8192,
+            mac_per_port: 1024,
             burst: burst.clamp(1, MAX_BURST),
             dests: Vec::with_capacity(MAX_BURST),
             next: 0,
@@ -92,6 +125,7 @@ impl Switch {
             port,
             counters: PortCounters::default(),
             faulty: false,
+            macs: 0,
         };
         match self.ports.iter().position(Option::is_none) {
             Some(k) => {
@@ -107,9 +141,131 @@ impl Switch {
 
     /// Removes a port and forgets the addresses learned on it.
     pub fn detach(&mut self, k: usize) -> Option<Box<dyn Port>> {
+        self.forget_port(k);
         let slot = self.ports.get_mut(k)?.take()?;
-        self.macs.retain(|_, e| e.port != k);
         Some(slot.port)
+    }
+
+    /// Forgets the MAC entries that satisfy `drop`, keeping the per-port counts right.
+    fn forget(&mut self, mut drop: impl FnMut(&MacEntry) -> bool) {
+        let ports = &mut self.ports;
+        self.macs.retain(|_, e| {
+            if drop(e) {
+                if let Some(Some(s)) = ports.get_mut(e.port) {
+                    s.macs = s.macs.saturating_sub(1);
+                }
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    fn forget_port(&mut self, k: usize) {
+        self.forget(|e| e.port == k);
+    }
+
+    /// Records that `mac` was seen on port `src` at `now`.
+    fn learn(&mut self, mac: [u8; 6], src: usize, now: u64) {
+        let limit = self.mac_per_port;
+        let have = self.ports[src].as_ref().map_or(0, |s| s.macs);
+        match self.macs.get_mut(&mac) {
+            Some(e) if e.port == src => e.seen = now,
+            Some(e) => {
+                // The address moved (or is spoofed): follow it if the new port has room.
+                if have < limit {
+                    let old = e.port;
+                    e.port = src;
+                    e.seen = now;
+                    if let Some(Some(s)) = self.ports.get_mut(old) {
+                        s.macs = s.macs.saturating_sub(1);
+                    }
+                    if let Some(Some(s)) = self.ports.get_mut(src) {
+                        s.macs += 1;
+                    }
+                }
+            }
+            None => {
+                if have < limit && self.macs.len() < self.mac_capacity {
+                    self.macs.insert(
+                        mac,
+                        MacEntry {
+                            port: src,
+                            seen: now,
+                        },
+                    );
+                    if let Some(Some(s)) = self.ports.get_mut(src) {
+                        s.macs += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Asks every port to wake the switch when input arrives. Returns true when some port
+    /// already has input (do not sleep; call [`Switch::disarm`]).
+    pub fn arm(&mut self) -> bool {
+        let mut ready = false;
+        for k in 0..self.ports.len() {
+            let Some(s) = self.ports[k].as_mut() else {
+                continue;
+            };
+            if s.faulty {
+                continue;
+            }
+            match s.port.arm() {
+                Ok(r) => ready |= r,
+                Err(_) => self.fault(k),
+            }
+        }
+        ready
+    }
+
+    /// Withdraws the wake-up requests of [`Switch::arm`].
+    pub fn disarm(&mut self) {
+        for s in self.ports.iter_mut().flatten() {
+            s.port.disarm();
+        }
+    }
+
+    /// The descriptors to wait on while asleep, with the port each belongs to. Faulty ports are
+    /// included: their control descriptors are how a new peer gets them reset.
+    pub fn wake_fds(&self, out: &mut Vec<(usize, i32)>) {
+        out.clear();
+        let mut fds = Vec::new();
+        for (k, s) in self.ports.iter().enumerate() {
+            let Some(s) = s else { continue };
+            fds.clear();
+            s.port.wake_fds(&mut fds);
+            out.extend(fds.iter().map(|&fd| (k, fd)));
+        }
+    }
+
+    /// Runs every port's housekeeping; a port that was reset gets a clean state. Returns the
+    /// number of ports reset.
+    pub fn service(&mut self) -> usize {
+        (0..self.ports.len())
+            .filter(|&k| self.service_port(k))
+            .count()
+    }
+
+    /// Runs port `k`'s housekeeping; returns whether it was reset.
+    pub fn service_port(&mut self, k: usize) -> bool {
+        let Some(Some(s)) = self.ports.get_mut(k) else {
+            return false;
+        };
+        if !s.port.service() {
+            return false;
+        }
+        s.faulty = false;
+        self.forget_port(k);
+        true
+    }
+
+    /// Runs `f` on port `k` (for port-specific queries by the owner of the switch).
+    pub fn with_port<R>(&mut self, k: usize, f: impl FnOnce(&mut dyn Port) -> R) -> Option<R> {
+        let s = self.ports.get_mut(k)?.as_mut()?;
+        Some(f(s.port.as_mut()))
     }
 
     pub fn counters(&self, k: usize) -> Option<PortCounters> {
@@ -154,7 +310,7 @@ impl Switch {
             s.faulty = true;
             s.counters.protocol_errors += 1;
         }
-        self.macs.retain(|_, e| e.port != k);
+        self.forget_port(k);
     }
 
     fn forward_from(&mut self, src: usize, now: u64) -> usize {
@@ -174,35 +330,34 @@ impl Switch {
         if count == 0 {
             return 0;
         }
-        // Pass 1: learn sources and look up every destination of the batch.
+        // Pass 1: learn sources and look up every destination of the batch. Bursts are mostly
+        // one flow, so the last source learned and the last destination looked up are
+        // remembered for the rest of the batch (learning something new forgets the latter).
         self.dests.clear();
+        let (mut bytes, mut runts) = (0u64, 0u64);
+        let mut last_src: Option<[u8; 6]> = None;
+        let mut last_dst: Option<([u8; 6], Dest)> = None;
         for f in 0..count {
-            let slot = self.ports[src].as_mut().expect("present");
-            let frame = slot.port.rx_frame(f);
-            slot.counters.rx_packets += 1;
-            slot.counters.rx_bytes += frame.len() as u64;
+            let frame = self.ports[src].as_ref().expect("present").port.rx_frame(f);
+            bytes += frame.len() as u64;
             if frame.len() < 14 {
-                slot.counters.rx_errors += 1;
+                runts += 1;
                 self.dests.push(Dest::Drop);
                 continue;
             }
             let dst: [u8; 6] = frame[0..6].try_into().expect("6 bytes");
             let srcmac: [u8; 6] = frame[6..12].try_into().expect("6 bytes");
-            if srcmac[0] & 1 == 0
-                && (self.macs.len() < self.mac_capacity || self.macs.contains_key(&srcmac))
-            {
-                self.macs.insert(
-                    srcmac,
-                    MacEntry {
-                        port: src,
-                        seen: now,
-                    },
-                );
+            if srcmac[0] & 1 == 0 && last_src != Some(srcmac) {
+                self.learn(srcmac, src, now);
+                last_src = Some(srcmac);
+                last_dst = None;
             }
             let d = if dst[0] & 1 != 0 {
                 Dest::Flood
+            } else if let Some((_, d)) = last_dst.filter(|(m, _)| *m == dst) {
+                d
             } else {
-                match self.macs.get(&dst) {
+                let d = match self.macs.get(&dst) {
                     Some(e)
                         if now.saturating_sub(e.seen) <= self.ageing
                             && self.ports.get(e.port).is_some_and(Option::is_some) =>
@@ -214,13 +369,22 @@ impl Switch {
                         }
                     }
                     _ => Dest::Flood,
-                }
+                };
+                last_dst = Some((dst, d));
+                d
             };
             self.dests.push(d);
+        }
+        {
+            let c = &mut self.ports[src].as_mut().expect("present").counters;
+            c.rx_packets += count as u64;
+            c.rx_bytes += bytes;
+            c.rx_errors += runts;
         }
         // Pass 2: move frames, destination by destination.
         let nports = self.ports.len();
         let mut touched = [false; 64];
+        let mut failed = [false; 64];
         for dport in 0..nports {
             if dport == src || self.ports[dport].as_ref().is_none_or(|s| s.faulty) {
                 continue;
@@ -255,6 +419,9 @@ impl Switch {
                     Err(_) => {
                         d.faulty = true;
                         d.counters.protocol_errors += 1;
+                        if dport < failed.len() {
+                            failed[dport] = true;
+                        }
                     }
                 }
             }
@@ -269,6 +436,11 @@ impl Switch {
                 }
             }
         }
+        for (dport, f) in failed.iter().enumerate() {
+            if *f {
+                self.forget_port(dport);
+            }
+        }
         // Ports past the touched table are flushed unconditionally.
         for dport in touched.len()..nports {
             if let Some(Some(d)) = self.ports.get_mut(dport) {
@@ -281,8 +453,7 @@ impl Switch {
     /// Forgets MAC entries older than the ageing time.
     pub fn age(&mut self, now: u64) {
         let ageing = self.ageing;
-        self.macs
-            .retain(|_, e| now.saturating_sub(e.seen) <= ageing);
+        self.forget(|e| now.saturating_sub(e.seen) > ageing);
     }
 }
 
@@ -314,6 +485,7 @@ impl RingPort {
 impl Port for RingPort {
     fn rx_batch(&mut self, max: usize) -> Result<usize, RingError> {
         self.rx_batch = (self.rx.pending()? as usize).min(max);
+        self.rx.prefetch_pending(self.rx_batch as u32);
         Ok(self.rx_batch)
     }
 
@@ -354,6 +526,18 @@ impl Port for RingPort {
 
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn arm(&mut self) -> Result<bool, RingError> {
+        Ok(self.rx.consumer_sleep()? > 0)
+    }
+
+    fn disarm(&mut self) {
+        self.rx.consumer_awake();
+    }
+
+    fn port_stats(&self, out: &mut Vec<(&'static str, u64)>) {
+        out.push(("kicks", self.kicks));
     }
 }
 
@@ -533,6 +717,92 @@ mod tests {
         let c = sw.counters(1).unwrap();
         assert_eq!(c.tx_packets, 64);
         assert_eq!(c.tx_drops, 27, "the rest were dropped, and counted");
+    }
+
+    #[test]
+    fn a_port_spraying_source_addresses_only_fills_its_own_share() {
+        let mut regions = Vec::new();
+        let mut sw = Switch::new(64, 1000);
+        sw.mac_per_port = 16;
+        let mut guests = Vec::new();
+        for n in ["spray", "b", "c"] {
+            let (p, g) = port(n, &mut regions);
+            sw.attach(Box::new(p));
+            guests.push(g);
+        }
+        for round in 0..4u8 {
+            let burst: Vec<Vec<u8>> = (0..40u8)
+                .map(|k| {
+                    let mut f = frame(9, 0, 0);
+                    f[6..12].copy_from_slice(&[2, 0, 0, 1, round, k]);
+                    f
+                })
+                .collect();
+            guests[0].send(&burst);
+            sw.forward(1);
+        }
+        assert_eq!(sw.mac_table_len(), 16);
+        // b and c are still learned and get unicast frames, not floods.
+        guests[1].send(&[bcast(2)]);
+        guests[2].send(&[bcast(3)]);
+        sw.forward(2);
+        sw.forward(2);
+        assert_eq!(sw.mac_table_len(), 18);
+        let _ = guests[1].recv();
+        let _ = guests[2].recv();
+        let _ = guests[0].recv();
+        guests[1].send(&[frame(3, 2, 1)]);
+        sw.forward(3);
+        assert_eq!(guests[2].recv().len(), 1);
+        assert!(guests[0].recv().is_empty(), "not flooded");
+        // Ageing and faults keep the per-port counts right: spray's share is freed.
+        sw.age(1000 + 2);
+        assert_eq!(sw.mac_table_len(), 2);
+    }
+
+    #[test]
+    fn arming_reports_waiting_input_and_sets_the_kick_flag() {
+        let mut regions = Vec::new();
+        let mut sw = Switch::new(32, 1000);
+        let (pa, mut ga) = port("a", &mut regions);
+        let (pb, _gb) = port("b", &mut regions);
+        sw.attach(Box::new(pa));
+        sw.attach(Box::new(pb));
+        assert!(!sw.arm(), "nothing waiting");
+        ga.to_switch.push(&bcast(1)).unwrap();
+        assert!(ga.to_switch.publish(), "the switch asked for a kick");
+        sw.disarm();
+        ga.to_switch.push(&bcast(1)).unwrap();
+        assert!(!ga.to_switch.publish(), "no kick once disarmed");
+        assert!(sw.arm(), "input waiting: do not sleep");
+        sw.disarm();
+        assert_eq!(sw.forward(0), 2);
+    }
+
+    #[test]
+    fn learning_within_a_batch_changes_later_lookups_of_the_same_batch() {
+        let mut regions = Vec::new();
+        let mut sw = Switch::new(32, 1000);
+        let mut guests = Vec::new();
+        for n in ["a", "b", "c"] {
+            let (p, g) = port(n, &mut regions);
+            sw.attach(Box::new(p));
+            guests.push(g);
+        }
+        guests[1].send(&[bcast(2)]);
+        sw.forward(0);
+        let _ = guests[0].recv();
+        let _ = guests[2].recv();
+        // From a: to b (known: unicast), then a frame claiming b's address (b moved to a), then
+        // to b again: now "b" is on a itself, so the last frame goes nowhere.
+        guests[0].send(&[frame(2, 1, 1), frame(9, 2, 2), frame(2, 1, 3)]);
+        sw.forward(1);
+        assert_eq!(
+            guests[1].recv(),
+            [frame(2, 1, 1), frame(9, 2, 2)],
+            "the third frame is not sent to b"
+        );
+        assert_eq!(guests[2].recv(), [frame(9, 2, 2)], "unknown 9: flooded");
     }
 
     #[test]
