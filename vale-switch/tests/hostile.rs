@@ -141,6 +141,9 @@ fn a_peer_that_stops_consuming_only_loses_its_own_frames() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut rig = Rig::start("stall", &["g1", "g2", "stuck"], &["--slots", "1024", "-q"]);
     let stuck = rig.peer("stuck", &["--mac", &mac(0x55), "--hostile", "stall"]);
+    // Its connect resets its rings: nothing may be flooded its way before that, or the count of
+    // frames its ring holds would include one the reset threw away.
+    rig.wait_connected("stuck");
     let g2 = rig.peer(
         "g2",
         &["--mac", &mac(2), "--announce", "--recv", "--from", &mac(1)],

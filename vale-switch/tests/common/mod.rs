@@ -87,6 +87,34 @@ impl Rig {
         ))
     }
 
+    /// Waits until the switch has serviced a peer's connection on port `name` (a connect resets
+    /// the port's rings, so traffic for it must not be sent before). Polls the counters through
+    /// SIGUSR1, which makes the switch rewrite its stats file.
+    pub fn wait_connected(&mut self, name: &str) {
+        let t = Instant::now();
+        loop {
+            signal(self.switch.as_ref().expect("running"), libc::SIGUSR1);
+            std::thread::sleep(Duration::from_millis(20));
+            let connected = std::fs::read_to_string(&self.json)
+                .ok()
+                .map(|text| Stats::parse(&text, &self.prefix))
+                .and_then(|st| {
+                    st.ports
+                        .get(name)
+                        .and_then(|p| p.get("connects"))
+                        .and_then(|v| v.parse::<u64>().ok())
+                })
+                .is_some_and(|c| c >= 1);
+            if connected {
+                return;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "peer on {name} never connected"
+            );
+        }
+    }
+
     /// Stops the switch (SIGTERM), checks it exited cleanly, and returns its counters by port.
     pub fn stop(&mut self) -> Stats {
         let mut sw = self.switch.take().expect("running");
