@@ -80,6 +80,8 @@ fuzz:
 	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
 	cd config-lang/fuzz && $(CARGO) +nightly fuzz run parse -- -max_total_time=$(FUZZ_SECONDS)
 	cd config-lang/fuzz && $(CARGO) +nightly fuzz run args -- -max_total_time=$(FUZZ_SECONDS)
+	cd elements/fuzz && $(CARGO) +nightly fuzz run headers -- -max_total_time=$(FUZZ_SECONDS)
+	cd elements/fuzz && $(CARGO) +nightly fuzz run ipclassifier -- -max_total_time=$(FUZZ_SECONDS)
 
 # ---- the Xen test host (see images/README.md) ------------------------------------------------
 sandbox-run sandbox-shell sandbox-test:
