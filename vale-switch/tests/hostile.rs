@@ -81,10 +81,12 @@ fn good_traffic_alongside(
     // or counted as dropped.
     assert_eq!(num(&s2, "corrupt"), 0);
     assert_eq!(num(&s2, "reordered"), 0);
-    assert_eq!(
-        num(&s2, "received"),
-        stats.get("g2", "tx_packets"),
-        "g2 received what the switch put in its ring"
+    // g2 received what the switch put in its ring, but for what still sat in its 1024-slot ring
+    // when it was stopped (a loaded machine may not let it drain the flooder's last frames).
+    let (got, put) = (num(&s2, "received"), stats.get("g2", "tx_packets"));
+    assert!(
+        got <= put && put - got <= 1024,
+        "g2 received {got}, the switch put {put} in its ring"
     );
     (s1, s2, stats)
 }
