@@ -6,6 +6,7 @@ pub mod ethernet;
 pub mod icmp;
 pub mod ip;
 pub mod lookup;
+pub mod names;
 pub mod nat;
 pub mod netdev;
 pub mod standard;

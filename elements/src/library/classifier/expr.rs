@@ -175,74 +175,6 @@ fn err<T>(range: Range<usize>, message: impl Into<String>) -> PResult<T> {
 // ---------------------------------------------------------------------------------------------
 // Name tables (built in: no /etc/services or /etc/protocols).
 
-/// Protocol names accepted by `ip proto NAME` (and alone as a test).
-pub const PROTOCOLS: &[(&str, u8)] = &[
-    ("icmp", 1),
-    ("igmp", 2),
-    ("ipip", 4),
-    ("tcp", 6),
-    ("egp", 8),
-    ("udp", 17),
-    ("dccp", 33),
-    ("ipv6", 41),
-    ("rsvp", 46),
-    ("gre", 47),
-    ("esp", 50),
-    ("ah", 51),
-    ("icmp6", 58),
-    ("ospf", 89),
-    ("pim", 103),
-    ("vrrp", 112),
-    ("sctp", 132),
-    ("udplite", 136),
-];
-
-/// TCP and UDP service names.
-pub const PORTS: &[(&str, u16)] = &[
-    ("echo", 7),
-    ("discard", 9),
-    ("daytime", 13),
-    ("chargen", 19),
-    ("ftp-data", 20),
-    ("ftp", 21),
-    ("ssh", 22),
-    ("telnet", 23),
-    ("smtp", 25),
-    ("time", 37),
-    ("domain", 53),
-    ("dns", 53),
-    ("bootps", 67),
-    ("bootpc", 68),
-    ("tftp", 69),
-    ("gopher", 70),
-    ("finger", 79),
-    ("www", 80),
-    ("http", 80),
-    ("kerberos", 88),
-    ("pop3", 110),
-    ("sunrpc", 111),
-    ("auth", 113),
-    ("nntp", 119),
-    ("ntp", 123),
-    ("netbios-ns", 137),
-    ("netbios-dgm", 138),
-    ("netbios-ssn", 139),
-    ("imap", 143),
-    ("snmp", 161),
-    ("snmp-trap", 162),
-    ("bgp", 179),
-    ("irc", 194),
-    ("imap3", 220),
-    ("ldap", 389),
-    ("https", 443),
-    ("syslog", 514),
-    ("rip", 520),
-    ("route", 520),
-    ("ldaps", 636),
-    ("imaps", 993),
-    ("pop3s", 995),
-];
-
 /// TCP flag names (`tcp opt NAME`, `tcp flags NAME`, or just `NAME`).
 pub const TCP_FLAGS: &[(&str, u8)] = &[
     ("fin", 0x01),
@@ -255,24 +187,7 @@ pub const TCP_FLAGS: &[(&str, u8)] = &[
     ("cwr", 0x80),
 ];
 
-/// ICMP type names.
-pub const ICMP_TYPES: &[(&str, u8)] = &[
-    ("echo-reply", 0),
-    ("unreachable", 3),
-    ("sourcequench", 4),
-    ("redirect", 5),
-    ("echo", 8),
-    ("routeradvert", 9),
-    ("routersolicit", 10),
-    ("timeexceeded", 11),
-    ("parameterproblem", 12),
-    ("timestamp", 13),
-    ("timestamp-reply", 14),
-    ("inforeq", 15),
-    ("inforeq-reply", 16),
-    ("maskreq", 17),
-    ("maskreq-reply", 18),
-];
+pub use crate::library::names::{ICMP_TYPES, IP_PROTOS as PROTOCOLS, PORTS};
 
 fn lookup<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
     table.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)

@@ -31,11 +31,11 @@ use config_lang::args::{ArgError, Args, Word};
 
 use crate::batch::Batch;
 use crate::element::{ConfigureContext, Element, ElementClass, HandlerSpec};
-use crate::library::ip::names::{self, ICMP_PARAMPROB, ICMP_REDIRECT, ICMP_UNREACH};
 use crate::library::ip::{
     addr_at, checksum, network_ip_header, put16, AddrList, FIX_IP_SRC_ANNO, ICMP_PARAMPROB_ANNO,
     IP_OFFMASK, IP_PROTO_ICMP, PACKET_TYPE_BROADCAST, PACKET_TYPE_MULTICAST,
 };
+use crate::library::names::{self, ICMP_PARAMPROB, ICMP_REDIRECT, ICMP_UNREACH};
 use crate::packet::Packet;
 use crate::router::Context;
 

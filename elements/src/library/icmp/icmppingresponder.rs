@@ -14,10 +14,10 @@
 
 use crate::batch::Batch;
 use crate::element::{Element, ElementClass};
-use crate::library::ip::names::{ICMP_ECHO, ICMP_ECHO_REPLY};
 use crate::library::ip::{
     addr_at, be16, checksum, network_ip_header, put16, split_good_bad, IP_PROTO_ICMP,
 };
+use crate::library::names::{ICMP_ECHO, ICMP_ECHO_REPLY};
 use crate::packet::Packet;
 use crate::router::Context;
 

@@ -12,7 +12,7 @@
 //! smoltcp 0.12 keeps its checksum helpers private (see [`checksum`]).
 
 pub(crate) mod checksum;
-pub(crate) mod names;
+pub(crate) use crate::library::names;
 
 mod checkipheader;
 mod decipttl;

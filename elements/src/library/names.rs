@@ -1,7 +1,18 @@
-//! Names Click accepts for IP protocols, ICMP types and codes, and well-known ports, in both
-//! directions (configuration parsing and IPPrint output).
+//! Names Click accepts for IP protocols, ICMP types and codes, TCP flags and well-known ports, in
+//! both directions: configuration parsing (IPClassifier expressions, ICMPError arguments) and
+//! output (IPPrint). One table for every element.
 
-const IP_PROTOS: &[(&str, u8)] = &[
+pub const IP_PROTOS: &[(&str, u8)] = &[
+    ("egp", 8),
+    ("rsvp", 46),
+    ("esp", 50),
+    ("ah", 51),
+    ("icmp6", 58),
+    ("ipv6", 41),
+    ("ospf", 89),
+    ("pim", 103),
+    ("vrrp", 112),
+    ("udplite", 136),
     ("icmp", 1),
     ("igmp", 2),
     ("ipip", 4),
@@ -24,7 +35,7 @@ pub const UNREACH_PORT: u8 = 3;
 pub const UNREACH_NEEDFRAG: u8 = 4;
 pub const PARAMPROB_ERRATPTR: u8 = 0;
 
-const ICMP_TYPES: &[(&str, u8)] = &[
+pub const ICMP_TYPES: &[(&str, u8)] = &[
     ("echo-reply", 0),
     ("unreachable", 3),
     ("sourcequench", 4),
@@ -65,7 +76,15 @@ const REDIRECT_CODES: &[(&str, u8)] = &[("net", 0), ("host", 1), ("tosnet", 2), 
 const TIMXCEED_CODES: &[(&str, u8)] = &[("transit", 0), ("reassembly", 1)];
 const PARAMPROB_CODES: &[(&str, u8)] = &[("erroratptr", 0), ("missingopt", 1), ("length", 2)];
 
-const PORTS: &[(&str, u16)] = &[
+pub const PORTS: &[(&str, u16)] = &[
+    ("time", 37),
+    ("gopher", 70),
+    ("kerberos", 88),
+    ("imap", 143),
+    ("bgp", 179),
+    ("ldap", 389),
+    ("syslog", 514),
+    ("ldaps", 636),
     ("echo", 7),
     ("discard", 9),
     ("daytime", 13),
