@@ -114,11 +114,9 @@ impl Control {
         let slot = self.slots.entry(rid).or_default();
         match core::str::from_utf8(&v).unwrap_or("").trim() {
             // Also what the guest itself writes after a start: a running router ignores it.
-            "Running" => {
-                if slot.router.is_none() && !slot.pending {
-                    slot.pending = true;
-                    return self.try_start(xs, rid);
-                }
+            "Running" if slot.router.is_none() && !slot.pending => {
+                slot.pending = true;
+                return self.try_start(xs, rid);
             }
             "Halted" => {
                 slot.pending = false;
@@ -129,7 +127,8 @@ impl Control {
                     crate::println!("click: router {rid} halted");
                 }
             }
-            // "Error" (the guest's own), "" and anything else.
+            // "Running" for a running router or one waiting for its config, "Error" (the
+            // guest's own), "" and anything else.
             _ => {}
         }
         Ok(())
