@@ -14,6 +14,7 @@ extern crate alloc;
 
 pub mod abi;
 pub mod console;
+pub mod control;
 pub mod events;
 pub mod paging;
 pub mod pfa;

@@ -17,6 +17,7 @@ mod guest {
     use alloc::string::String;
     use alloc::vec::Vec;
     use clickos_unikernel::abi::ShutdownReason;
+    use clickos_unikernel::kernel::click::Control;
     use clickos_unikernel::kernel::{self, mm, Kernel};
     use clickos_unikernel::time::{secs_micros, NS_PER_MS, NS_PER_US};
     use clickos_unikernel::xenstore::{Errno, Error, TX_NONE};
@@ -116,18 +117,29 @@ mod guest {
 
         let cmd_path = format!("{root}/cmd");
         xs.watch(&cmd_path, "cmd").expect("watch cmd");
+        // The Click control protocol (docs/xenstore-protocol.md): one recursive watch on the
+        // whole tree; the driver ignores the nodes it writes itself.
+        let mut click = Control::new(root.clone());
+        xs.watch(&root, "clickos").expect("watch data/clickos");
         xs.watch("control/shutdown", "shutdown")
             .expect("watch control/shutdown");
         println!("ready: waiting for {cmd_path} (poweroff, reboot, crash, ping, big)");
 
         timer_check(&k);
 
+        println!("click: ready: routers under {root}/<rid>/ (config/N, config_len, status)");
+
         loop {
-            let ev = match k.xs.next_watch_event(None) {
+            // Between Xenstore polls the routers run; with nothing to run, wait for the next
+            // watch event (or router timer).
+            click.run();
+            let ev = match k.xs.next_watch_event(click.deadline()) {
                 Ok(ev) => ev,
+                Err(Error::Timeout) => continue,
                 Err(e) => panic!("waiting for watch events: {e}"),
             };
             match ev.token.as_str() {
+                "clickos" => click.on_event(&mut k.xs, &ev.path),
                 "cmd" => {
                     let cmd = match k.xs.read_string(TX_NONE, &cmd_path) {
                         Ok(c) => c,

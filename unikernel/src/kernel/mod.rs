@@ -3,6 +3,7 @@
 //! channels and the timer, memory (page tables, frame allocator, heap), Xenstore.
 
 pub mod cell;
+pub mod click;
 pub mod console;
 pub mod events;
 pub mod mm;
