@@ -70,6 +70,14 @@ case "$DOM0_LOGS" in always | on-failure) ;; *) die "DOM0_LOGS must be 'always' 
 # at half speed and blow their timeouts, and they would share build/run/.
 exec 9>"$BUILD_DIR/.qemu.lock"
 flock -n 9 || die "another sandbox QEMU from this tree is running (lock $BUILD_DIR/.qemu.lock)"
+# And only one per machine, whichever tree (git worktrees) it comes from: wait
+# for the other one rather than fail, so parallel work queues up.
+MACHINE_LOCK=${MACHINE_LOCK:-/tmp/clickos-sandbox-qemu.lock}
+exec 8>"$MACHINE_LOCK"
+if ! flock -n 8; then
+    log "another test-host QEMU runs on this machine (lock $MACHINE_LOCK): waiting for it"
+    flock 8
+fi
 
 # The scripts, under their base names (which become the scenario names).
 scripts=("$@")
