@@ -19,6 +19,7 @@ pub mod events;
 pub mod paging;
 pub mod pfa;
 pub mod ring;
+pub mod sched;
 pub mod time;
 pub mod xenstore;
 

@@ -68,3 +68,25 @@ impl Channel for EvtchnChannel {
         super::time::now()
     }
 }
+
+/// The Xenstore ring's channel: waiting blocks only the calling thread; the others run
+/// meanwhile, and the scheduler clears the port's pending bit when it wakes the waiter.
+#[derive(Clone, Copy, Debug)]
+pub struct ThreadChannel {
+    pub port: u32,
+}
+
+impl Channel for ThreadChannel {
+    fn notify(&mut self) {
+        hypercall::evtchn_send(self.port);
+    }
+
+    fn wait(&mut self, deadline: Option<u64>) -> bool {
+        super::sched::block(&[self.port], deadline);
+        deadline.is_none_or(|d| super::time::now() < d)
+    }
+
+    fn now(&self) -> u64 {
+        super::time::now()
+    }
+}

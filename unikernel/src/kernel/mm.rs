@@ -146,6 +146,21 @@ pub fn free_frame(pfn: u64) {
     })
 }
 
+/// `n` contiguous free frames (the first one's PFN).
+pub fn alloc_frames(n: u64) -> Option<u64> {
+    FRAMES.with(|f| f.as_mut()?.alloc_contiguous(n))
+}
+
+/// Gives back `n` frames from `pfn` (from [`alloc_frames`]).
+pub fn free_frames_at(pfn: u64, n: u64) {
+    FRAMES.with(|f| {
+        if let Some(f) = f.as_mut() {
+            f.free(pfn, n)
+                .expect("freeing frames that are not allocated");
+        }
+    })
+}
+
 pub fn free_frames() -> u64 {
     FRAMES.with(|f| f.as_ref().map_or(0, |f| f.free_frames()))
 }

@@ -8,6 +8,7 @@ pub mod console;
 pub mod events;
 pub mod mm;
 pub mod panic;
+pub mod sched;
 pub mod time;
 
 use crate::abi::{self, StartInfo};
@@ -15,14 +16,14 @@ use crate::arch::{self, hypercall};
 use crate::xenstore::Client;
 use core::ptr::addr_of;
 
-pub use self::events::EvtchnChannel;
+pub use self::events::{EvtchnChannel, ThreadChannel};
 pub use self::panic::{fatal_trap, shutdown};
 
 /// What the kernel hands to the application after boot.
 pub struct Kernel {
     pub start_info: &'static StartInfo,
     /// The Xenstore client (the ring page from start_info).
-    pub xs: Client<EvtchnChannel>,
+    pub xs: Client<ThreadChannel>,
     /// Event channel of VIRQ_TIMER (the one-shot timer).
     pub timer_port: u32,
     /// Xen system time when `_start` ran, ns.
@@ -140,9 +141,11 @@ pub unsafe fn boot(si: *const StartInfo) -> Kernel {
         mem.heap_start
     );
 
+    // From here on the boot code is thread 0 (the control thread).
+    sched::init();
     let xs = Client::new(
         mfn_to_virt(si.store_mfn) as *mut abi::XenstoreDomainInterface,
-        EvtchnChannel {
+        ThreadChannel {
             port: si.store_evtchn,
         },
     );

@@ -2,6 +2,7 @@
 
 pub mod boot;
 pub mod hypercall;
+pub mod switch;
 pub mod traps;
 
 /// The TSC (PV guests may read it directly; Xen scales it through `vcpu_time_info`).
