@@ -4,8 +4,8 @@
 set -euo pipefail
 
 # Debian packages: graphviz renders `clickos-cli graph`; tcpdump reads the pcap files the
-# data-plane tests write.
-APT_PACKAGES=(graphviz tcpdump)
+# data-plane tests write; binutils (objcopy) strips the guest image.
+APT_PACKAGES=(graphviz tcpdump binutils)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
