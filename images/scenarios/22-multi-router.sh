@@ -3,6 +3,7 @@
 #   - router 0 runs RatedSource(RATE 200) -> Counter forever; router 1 counts 500 packets and
 #     stops; router 2 carries a config of more than 5000 bytes;
 #   - router 1 is halted and started again with another config while router 0 keeps counting;
+#   - then routers 3..63 start at once (64 in all) and router 0 still counts;
 #   - router 2's `@/config` answer (larger than one guest Xenstore node) comes back in chunks
 #     (`handlers/@/config` = "", `len`, `0..N-1`) and equals the installed text byte for byte.
 set -u
@@ -70,6 +71,7 @@ count() { handler "$1" read c count; }
 R0='RatedSource(RATE 200) -> c :: Counter -> Discard'
 R1='InfiniteSource(LIMIT 500, STOP true) -> c :: Counter -> Discard'
 R1B='InfiniteSource(LIMIT 300, STOP true) -> c :: Counter -> Discard'
+R64='InfiniteSource(LIMIT 5, STOP true) -> c :: Counter -> Discard'
 # More than 5000 bytes: a long comment block, then a small graph.
 pad=$(for i in $(seq 1 90); do printf '// padding line %03d: %s\n' "$i" "the quick brown fox jumps over the lazy dog"; done)
 R2="$pad
@@ -130,6 +132,24 @@ big_answer() {
     [ "$len" = "${#R2}" ] && cmp /tmp/answer /tmp/installed
 }
 
+# all_64: routers 3..63 installed at once (64 in all, the protocol's limit), each counting 5.
+all_64() {
+    local rid b n=0 bad=0 i
+    for rid in $(seq 3 63); do
+        b=/local/domain/$DOMID/data/clickos/$rid
+        xenstore-write "$b/config/0" "$R64" "$b/config_len" "${#R64}" "$b/status" Running || return 1
+    done
+    for rid in $(seq 3 63); do
+        b=/local/domain/$DOMID/data/clickos/$rid
+        wait_node "$b/error" 60 || return 1
+        if [ "$(xenstore-read "$b/status")" = Running ]; then n=$((n + 1)); else
+            bad=$((bad + 1)); echo "router $rid: $(xenstore-read "$b/status"): $(xenstore-read "$b/error")"; fi
+    done
+    echo "routers 3..63: $n Running, $bad not"
+    [ "$bad" = 0 ] || return 1
+    for rid in 3 33 63; do count_is "$rid" 5 || return 1; done
+}
+
 poweroff() {
     local i
     xenstore-write "/local/domain/$DOMID/data/clickos/cmd" poweroff
@@ -152,6 +172,8 @@ if [ -n "$DOMID" ]; then
     check "multi-r0-still-counting" r0_grows
     check "multi-big-answer-chunked" big_answer
     check "multi-r2-counts-10" count_is 2 10
+    check "multi-64-routers" all_64
+    check "multi-r0-counting-with-64" r0_grows
     check "multi-poweroff" poweroff
 fi
 echo "---- console log ($LOG) ----"

@@ -3,6 +3,7 @@
 //! run, the scheduler waits in `SCHEDOP_poll` for the ports of all blocked threads, until the
 //! earliest deadline.
 
+use alloc::alloc::Layout;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
@@ -20,17 +21,37 @@ pub const STACK_PAGES: u64 = 6;
 struct Stack {
     /// First frame: the guard page.
     pfn: u64,
+    /// Taken from the heap because the frame allocator had no run of frames left.
+    from_heap: bool,
+}
+
+fn heap_layout() -> Layout {
+    Layout::from_size_align(((STACK_PAGES + 1) as usize) << PAGE_SHIFT, 1 << PAGE_SHIFT)
+        .expect("stack layout")
 }
 
 impl Stack {
     fn alloc() -> Option<Stack> {
-        let pfn = mm::alloc_frames(STACK_PAGES + 1)?;
+        // Frames first (they are meant for page-granular users); the heap (1:1 mapped too)
+        // when they run out, so that the number of routers is bounded by memory, not by the
+        // frame allocator's quarter of it.
+        let (pfn, from_heap) = match mm::alloc_frames(STACK_PAGES + 1) {
+            Some(pfn) => (pfn, false),
+            None => {
+                // SAFETY: the layout has a non-zero size.
+                let p = unsafe { alloc::alloc::alloc(heap_layout()) };
+                if p.is_null() {
+                    return None;
+                }
+                ((p as u64) >> PAGE_SHIFT, true)
+            }
+        };
         let guard = pfn << PAGE_SHIFT;
         // SAFETY: the frame is fresh from the allocator: nothing uses its mapping.
         if let Err(e) = unsafe { hypercall::update_va_mapping(guard, 0, abi::uvmf::INVLPG) } {
             crate::println!("sched: cannot unmap a stack guard page: {e}");
         }
-        Some(Stack { pfn })
+        Some(Stack { pfn, from_heap })
     }
 
     fn top(&self) -> usize {
@@ -43,6 +64,10 @@ impl Stack {
         let pte = (mm::pfn_to_mfn(self.pfn) << PAGE_SHIFT) | abi::pte::L1_PROT;
         // SAFETY: restores the page's own 1:1 mapping; the thread that used it has exited.
         match unsafe { hypercall::update_va_mapping(va, pte, abi::uvmf::INVLPG) } {
+            // SAFETY: allocated in `alloc` with this layout.
+            Ok(()) if self.from_heap => unsafe {
+                alloc::alloc::dealloc((self.pfn << PAGE_SHIFT) as *mut u8, heap_layout())
+            },
             Ok(()) => mm::free_frames_at(self.pfn, STACK_PAGES + 1),
             // Leak it rather than hand out an unmapped frame.
             Err(e) => crate::println!("sched: cannot remap a stack guard page: {e}"),
