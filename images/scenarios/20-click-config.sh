@@ -12,39 +12,12 @@
 set -u
 # shellcheck source=../dom0/check.sh # installed in dom0 as /etc/sandbox/check.sh
 . /etc/sandbox/check.sh
+# shellcheck source=../dom0/clickos.sh # installed in dom0 as /etc/sandbox/clickos.sh
+. /etc/sandbox/clickos.sh
 
-ELF=${CLICKOS_ELF:-/opt/clickos/clickos.elf}
 NAME=${NAME:-click-config}
 LOG=/var/log/xen/console/guest-$NAME.log
 CONFIG='InfiniteSource(LIMIT 1000, STOP true) -> c :: Counter -> Discard'
-DOMID=
-[ -f "$ELF" ] || { echo "no guest image at $ELF (make image)"; echo "CHECK FAIL click-config (no image)"; exit 1; }
-
-boot() {
-    local i v
-    printf 'name = "%s"\nkernel = "%s"\nmemory = 16\non_crash = "preserve"\n' "$NAME" "$ELF" > "/tmp/$NAME.cfg"
-    xl create "/tmp/$NAME.cfg" || return 1
-    DOMID=$(xl domid "$NAME") || return 1
-    for i in $(seq 1 1200); do
-        v=$(xenstore-read "/local/domain/$DOMID/data/clickos/boot" 2>/dev/null) && [ "$v" = ok ] && {
-            echo "domid $DOMID, boot=ok"; return 0; }
-        sleep 0.05
-    done
-    return 1
-}
-
-# wait_node PATH [SECONDS]: until PATH exists.
-wait_node() {
-    local i n=$(( ${2:-30} * 20 ))
-    for i in $(seq 1 "$n"); do xenstore-read "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done
-    echo "no $1 after ${2:-30} s"; return 1
-}
-# wait_gone PATH [SECONDS]: until PATH no longer exists.
-wait_gone() {
-    local i n=$(( ${2:-30} * 20 ))
-    for i in $(seq 1 "$n"); do xenstore-read "$1" >/dev/null 2>&1 || return 0; sleep 0.05; done
-    echo "$1 still there after ${2:-30} s"; return 1
-}
 
 install_chunked() {
     local b=/local/domain/$DOMID/data/clickos/0 i n=0
@@ -124,14 +97,7 @@ halt_router() {
     return 1
 }
 
-poweroff() {
-    local i
-    xenstore-write "/local/domain/$DOMID/data/clickos/cmd" poweroff
-    for i in $(seq 1 200); do xl list "$NAME" >/dev/null 2>&1 || return 0; sleep 0.05; done
-    return 1
-}
-
-check "click-boot" boot
+check "click-boot" guest_boot "$NAME" 16
 if [ -n "$DOMID" ]; then
     check "click-config-chunked-running" install_chunked
     check "click-partial-config-waited" grep -q 'of 64 bytes, waiting' "$LOG"
@@ -141,7 +107,7 @@ if [ -n "$DOMID" ]; then
     check "click-no-self-trigger" no_self_trigger
     check "click-halted" halt_router
     xenstore-ls "/local/domain/$DOMID/data/clickos" 2>/dev/null | head -30
-    check "click-poweroff" poweroff
+    check "click-poweroff" guest_poweroff "$NAME"
 fi
 echo "---- console log ($LOG) ----"
 tr -d '\r' < "$LOG" 2>/dev/null | tail -30

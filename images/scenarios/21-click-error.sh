@@ -7,25 +7,11 @@
 set -u
 # shellcheck source=../dom0/check.sh # installed in dom0 as /etc/sandbox/check.sh
 . /etc/sandbox/check.sh
+# shellcheck source=../dom0/clickos.sh # installed in dom0 as /etc/sandbox/clickos.sh
+. /etc/sandbox/clickos.sh
 
-ELF=${CLICKOS_ELF:-/opt/clickos/clickos.elf}
 NAME=${NAME:-click-error}
 LOG=/var/log/xen/console/guest-$NAME.log
-DOMID=
-[ -f "$ELF" ] || { echo "no guest image at $ELF (make image)"; echo "CHECK FAIL click-error (no image)"; exit 1; }
-
-boot() {
-    local i v
-    printf 'name = "%s"\nkernel = "%s"\nmemory = 16\non_crash = "preserve"\n' "$NAME" "$ELF" > "/tmp/$NAME.cfg"
-    xl create "/tmp/$NAME.cfg" || return 1
-    DOMID=$(xl domid "$NAME") || return 1
-    for i in $(seq 1 1200); do
-        v=$(xenstore-read "/local/domain/$DOMID/data/clickos/boot" 2>/dev/null) && [ "$v" = ok ] && {
-            echo "domid $DOMID, boot=ok"; return 0; }
-        sleep 0.05
-    done
-    return 1
-}
 
 # install RID TEXT: chunks (32 bytes), config_len, then status=Running in one xenstore-write;
 # waits (30 s at most) for the guest's answer (the error node) and prints status and error.
@@ -61,7 +47,7 @@ fixed_config_runs() {
     [ "$STATUS" = Running ] && [ -z "$ERROR" ]
 }
 
-check "click-boot" boot
+check "click-boot" guest_boot "$NAME" 16
 if [ -n "$DOMID" ]; then
     check "click-error-syntax-line-col" syntax_error
     check "click-error-unknown-class-line-col" unknown_class

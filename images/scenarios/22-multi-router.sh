@@ -10,63 +10,15 @@ set -u
 # shellcheck source=../dom0/check.sh # installed in dom0 as /etc/sandbox/check.sh
 . /etc/sandbox/check.sh
 
-ELF=${CLICKOS_ELF:-/opt/clickos/clickos.elf}
+# shellcheck source=../dom0/clickos.sh # installed in dom0 as /etc/sandbox/clickos.sh
+. /etc/sandbox/clickos.sh
+
 NAME=${NAME:-multi-router}
 LOG=/var/log/xen/console/guest-$NAME.log
-DOMID=
-[ -f "$ELF" ] || { echo "no guest image at $ELF (make image)"; echo "CHECK FAIL multi-router (no image)"; exit 1; }
 
-boot() {
-    local i v
-    printf 'name = "%s"\nkernel = "%s"\nmemory = 8\non_crash = "preserve"\n' "$NAME" "$ELF" > "/tmp/$NAME.cfg"
-    xl create "/tmp/$NAME.cfg" || return 1
-    DOMID=$(xl domid "$NAME") || return 1
-    for i in $(seq 1 1200); do
-        v=$(xenstore-read "/local/domain/$DOMID/data/clickos/boot" 2>/dev/null) && [ "$v" = ok ] && {
-            echo "domid $DOMID, boot=ok"; return 0; }
-        sleep 0.05
-    done
-    return 1
-}
-
-wait_node() {
-    local i n=$(( ${2:-30} * 20 ))
-    for i in $(seq 1 "$n"); do xenstore-read "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done
-    echo "no $1 after ${2:-30} s"; return 1
-}
-wait_gone() {
-    local i n=$(( ${2:-30} * 20 ))
-    for i in $(seq 1 "$n"); do xenstore-read "$1" >/dev/null 2>&1 || return 0; sleep 0.05; done
-    echo "$1 still there after ${2:-30} s"; return 1
-}
-
-# install RID CONFIG: one chunk per 3000 bytes; waits for the guest's answer.
-install() {
-    local rid=$1 config=$2 b i n=0
-    b=/local/domain/$DOMID/data/clickos/$rid
-    xenstore-rm "$b" 2>/dev/null
-    for ((i = 0; i < ${#config}; i += 3000)); do
-        xenstore-write "$b/config/$n" "${config:i:3000}" || return 1
-        n=$((n + 1))
-    done
-    xenstore-write "$b/config_len" "${#config}" "$b/status" Running || return 1
-    wait_node "$b/error" 30 || return 1
-    echo "router $rid: ${#config} bytes in $n chunks: status=$(xenstore-read "$b/status") error='$(xenstore-read "$b/error")'"
-    [ "$(xenstore-read "$b/status")" = Running ] && [ -z "$(xenstore-read "$b/error")" ]
-}
-
-# handler RID read|write ELEM HANDLER [VALUE]
-handler() {
-    local b=/local/domain/$DOMID/data/clickos/$1 access=$2 e=$3 h=$4 v=${5-1} err
-    xenstore-write "$b/control/$access/$e/$h" "$v" || return 1
-    wait_gone "$b/control/$access/$e/$h" 10 || return 1
-    err=$(xenstore-read "$b/handler-errors/$e/$h" 2>/dev/null)
-    [ -z "$err" ] || { echo "handler error: $err" >&2; return 1; }
-    [ "$access" = read ] && xenstore-read "$b/handlers/$e/$h"
-    return 0
-}
-
-count() { handler "$1" read c count; }
+install() { click_install "$@"; }
+count() { click_handler "$1" read c count; }
+count_is() { click_count_is "$1" c "$2"; }
 
 R0='RatedSource(RATE 200) -> c :: Counter -> Discard'
 R1='InfiniteSource(LIMIT 500, STOP true) -> c :: Counter -> Discard'
@@ -85,16 +37,6 @@ r0_grows() {
     b=$(count 0) || return 1
     echo "router 0: c.count $a -> $b over 1 s"
     [ "$b" -gt "$a" ]
-}
-
-count_is() {
-    local rid=$1 want=$2 i v
-    for i in $(seq 1 40); do
-        v=$(count "$rid") || return 1
-        [ "$v" = "$want" ] && { echo "router $rid: c.count = $v"; return 0; }
-        sleep 0.25
-    done
-    echo "router $rid: c.count = $v, want $want"; return 1
 }
 
 halt1() {
@@ -118,7 +60,7 @@ r1_gone() {
 
 big_answer() {
     local b=/local/domain/$DOMID/data/clickos/2 len n i
-    handler 2 read @ config >/dev/null || return 1
+    click_handler 2 read @ config >/dev/null || return 1
     len=$(xenstore-read "$b/handlers/@/config/len") || { echo "no len node"; return 1; }
     [ -z "$(xenstore-read "$b/handlers/@/config")" ] || { echo "answer node not empty"; return 1; }
     n=$(( (len + 1899) / 1900 ))
@@ -134,30 +76,25 @@ big_answer() {
 
 # all_64: routers 3..63 installed at once (64 in all, the protocol's limit), each counting 5.
 all_64() {
-    local rid b n=0 bad=0 i
+    local rid b i answered=0 running
     for rid in $(seq 3 63); do
-        b=/local/domain/$DOMID/data/clickos/$rid
+        b=$(click_path "$rid")
         xenstore-write "$b/config/0" "$R64" "$b/config_len" "${#R64}" "$b/status" Running || return 1
     done
-    for rid in $(seq 3 63); do
-        b=/local/domain/$DOMID/data/clickos/$rid
-        wait_node "$b/error" 60 || return 1
-        if [ "$(xenstore-read "$b/status")" = Running ]; then n=$((n + 1)); else
-            bad=$((bad + 1)); echo "router $rid: $(xenstore-read "$b/status"): $(xenstore-read "$b/error")"; fi
+    # One listing per look (not 61 reads): every router has answered when it has an `error` node.
+    for i in $(seq 1 120); do
+        xenstore-ls -f "/local/domain/$DOMID/data/clickos" > /tmp/clickos.ls 2>/dev/null
+        answered=$(grep -cE '/clickos/([3-9]|[1-5][0-9]|6[0-3])/error = ' /tmp/clickos.ls)
+        [ "$answered" = 61 ] && break
+        sleep 0.5
     done
-    echo "routers 3..63: $n Running, $bad not"
-    [ "$bad" = 0 ] || return 1
+    running=$(grep -cE '/clickos/([3-9]|[1-5][0-9]|6[0-3])/status = "Running"' /tmp/clickos.ls)
+    echo "routers 3..63: $answered answered, $running Running"
+    [ "$running" = 61 ] || { grep -E '/(status|error) = ' /tmp/clickos.ls | grep -v 'Running\|= ""' | head; return 1; }
     for rid in 3 33 63; do count_is "$rid" 5 || return 1; done
 }
 
-poweroff() {
-    local i
-    xenstore-write "/local/domain/$DOMID/data/clickos/cmd" poweroff
-    for i in $(seq 1 200); do xl list "$NAME" >/dev/null 2>&1 || return 0; sleep 0.05; done
-    return 1
-}
-
-check "multi-boot" boot
+check "multi-boot" guest_boot "$NAME" 8
 if [ -n "$DOMID" ]; then
     check "multi-install-0" install 0 "$R0"
     check "multi-install-1" install 1 "$R1"
@@ -174,10 +111,8 @@ if [ -n "$DOMID" ]; then
     check "multi-r2-counts-10" count_is 2 10
     check "multi-64-routers" all_64
     check "multi-r0-counting-with-64" r0_grows
-    check "multi-poweroff" poweroff
+    check "multi-poweroff" guest_poweroff "$NAME"
 fi
-echo "---- console log ($LOG) ----"
-tr -d '\r' < "$LOG" 2>/dev/null | grep -v '^click: router [0-9]: read' | tail -25
-echo "---- end of console log ----"
+guest_console "$NAME" 25
 xl list "$NAME" >/dev/null 2>&1 && xl destroy "$NAME"
 checks_done

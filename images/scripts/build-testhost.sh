@@ -211,6 +211,7 @@ echo 'dom0' >"$ROOTFS/etc/hostname"
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost\n' >"$ROOTFS/etc/hosts"
 cp "$IMAGES_DIR/dom0/profile" "$ROOTFS/etc/profile"
 cp "$IMAGES_DIR/dom0/check.sh" "$ROOTFS/etc/sandbox/check.sh"
+cp "$IMAGES_DIR/dom0/clickos.sh" "$ROOTFS/etc/sandbox/clickos.sh"
 cp "$IMAGES_DIR/dom0/init" "$ROOTFS/init"
 chmod 755 "$ROOTFS/init"
 xen_version=$(grep '^xen-hypervisor-4.17-amd64 ' "$LOCK" | cut -d' ' -f2)
