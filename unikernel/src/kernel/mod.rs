@@ -117,11 +117,17 @@ pub unsafe fn boot(si: *const StartInfo) -> Kernel {
     };
     events::unmask(timer_port);
     let ti = time::info();
+    // TSC minus the snapshot's stamp: negative means the clock cannot be extrapolated (it
+    // then stands still until Xen's next update; see unikernel/README.md, "Known").
+    let tsc_ahead = arch::rdtsc() as i64 - ti.tsc_timestamp as i64;
     crate::println!(
-        "time: system time {}.{:06} s, TSC {} kHz, timer port {timer_port}",
+        "time: system time {}.{:06} s, TSC {} kHz, TSC - stamp {} ticks, snapshot version {}, \
+         timer port {timer_port}",
         crate::time::secs_micros(boot_ns).0,
         crate::time::secs_micros(boot_ns).1,
-        crate::time::tsc_hz(&ti) / 1000
+        crate::time::tsc_hz(&ti) / 1000,
+        tsc_ahead,
+        ti.version
     );
 
     let t_mm = time::now();
