@@ -31,9 +31,8 @@ impl Platform for GuestPlatform {
         crate::println!("{line}");
     }
     fn net_device(&mut self, id: u32) -> Result<Box<dyn NetDevice>, String> {
-        Err(format!(
-            "no network device {id}: the guest has no netfront yet (it comes in a later phase)"
-        ))
+        // netfront: devices connected at boot (kernel::netfront::connect_all).
+        super::netfront::device(id)
     }
 }
 
@@ -51,7 +50,14 @@ struct Slot {
     pending: bool,
     /// The driver of `router` finished (a source with STOP true): no more rounds.
     finished: bool,
+    /// netfront: the last round did no work (polled devices were empty): the router waits
+    /// for a device event, a timer or at most IDLE_RECHECK_NS instead of spinning.
+    idle: bool,
 }
+
+/// netfront: longest idle wait of a router whose tasks stay scheduled (FromNetfront polls); a
+/// netfront event ends it at once.
+pub const IDLE_RECHECK_NS: u64 = 20_000_000;
 
 pub struct Control {
     root: String,
@@ -295,13 +301,15 @@ impl Control {
             }
             let end = time::now() + SLICE_NS;
             loop {
-                r.run_once();
+                let worked = r.run_once();
+                // netfront: a round without work means the devices are empty (and armed).
+                slot.idle = !worked;
                 if r.is_stopped() {
                     slot.finished = true;
                     crate::println!("click: router {rid}: driver stopped (handlers stay readable)");
                     break;
                 }
-                if !r.has_scheduled_tasks() || time::now() >= end {
+                if slot.idle || !r.has_scheduled_tasks() || time::now() >= end {
                     break;
                 }
             }
@@ -320,7 +328,12 @@ impl Control {
                 continue;
             }
             if r.has_scheduled_tasks() {
-                return Some(0);
+                if !slot.idle {
+                    return Some(0);
+                }
+                // netfront: idle pollers wait for an event (the wake ports), bounded.
+                let t = time::now() + IDLE_RECHECK_NS;
+                d = Some(d.map_or(t, |d| d.min(t)));
             }
             if let Some(t) = r.next_timer() {
                 d = Some(d.map_or(t, |d| d.min(t)));

@@ -6,7 +6,9 @@ pub mod cell;
 pub mod click;
 pub mod console;
 pub mod events;
+pub mod gnttab;
 pub mod mm;
+pub mod netfront;
 pub mod panic;
 pub mod time;
 
