@@ -227,6 +227,21 @@ pub struct MmuUpdate {
     pub val: u64,
 }
 
+/// `struct mmuext_op`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MmuextOp {
+    pub cmd: u32,
+    pub arg1: u64,
+    pub arg2: u64,
+}
+
+/// `MMUEXT_*` commands.
+pub mod mmuext {
+    /// Flush this vCPU's TLB entry for `arg1` (a linear address).
+    pub const INVLPG_LOCAL: u32 = 7;
+}
+
 /// `struct trap_info`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -332,6 +347,9 @@ const _: () = {
     assert!(offset_of!(XenstoreDomainInterface, error) == 2072);
 
     assert!(size_of::<MmuUpdate>() == 16);
+    assert!(size_of::<MmuextOp>() == 24);
+    assert!(offset_of!(MmuextOp, arg1) == 8);
+    assert!(offset_of!(MmuextOp, arg2) == 16);
     assert!(size_of::<TrapInfo>() == 16);
     assert!(offset_of!(TrapInfo, address) == 8);
     assert!(size_of::<SchedPoll>() == 24);

@@ -147,6 +147,10 @@ pub fn map_grant_ref(domid: u16, gref: GrantRef, readonly: bool) -> Result<Mappe
             m.status
         ));
     }
+    // Xen rewrote the PTE of `va` but did not flush it: the TLB may still hold our old page.
+    if let Err(e) = hypercall::invlpg_local(va as u64) {
+        crate::println!("gnttab: invlpg after map_grant_ref: error {e}");
+    }
     Ok(MappedGrant {
         va,
         handle: m.handle,

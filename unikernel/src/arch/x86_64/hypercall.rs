@@ -56,6 +56,27 @@ pub fn mmu_update(reqs: &[MmuUpdate]) -> Result<(), i64> {
     result(r)
 }
 
+/// Flushes this vCPU's TLB entry for `va` (`MMUEXT_INVLPG_LOCAL`): needed after Xen changed a
+/// PTE without flushing, as `GNTTABOP_map_grant_ref` with a host address does.
+pub fn invlpg_local(va: u64) -> Result<(), i64> {
+    let op = abi::MmuextOp {
+        cmd: abi::mmuext::INVLPG_LOCAL,
+        arg1: va,
+        arg2: 0,
+    };
+    // SAFETY: Xen reads one mmuext_op; a TLB flush changes no mapping.
+    result(unsafe {
+        hypercall(
+            nr::MMUEXT_OP,
+            addr_of!(op) as u64,
+            1,
+            0,
+            abi::DOMID_SELF as u64,
+            0,
+        )
+    })
+}
+
 /// # Safety
 /// Changes the mapping of `va`: nothing may rely on the old mapping.
 pub unsafe fn update_va_mapping(va: u64, pte: u64, flags: u64) -> Result<(), i64> {
