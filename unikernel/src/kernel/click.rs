@@ -57,7 +57,7 @@ struct Slot {
 
 /// netfront: longest idle wait of a router whose tasks stay scheduled (FromNetfront polls); a
 /// netfront event ends it at once.
-pub const IDLE_RECHECK_NS: u64 = 20_000_000;
+pub const IDLE_RECHECK_NS: u64 = 100_000_000;
 
 pub struct Control {
     root: String,

@@ -76,10 +76,21 @@ pub fn remove_wake_port(port: u32) {
     })
 }
 
+/// (ring waits, waits ended by a wake port): how often the guest slept, for the device report.
+static WAITS: GuestCell<(u64, u64)> = GuestCell::new((0, 0));
+
+pub fn wait_counts() -> (u64, u64) {
+    WAITS.with(|w| *w)
+}
+
 /// True if one of the wake ports has an event pending (its owner clears it when it polls).
 pub fn wake_pending() -> bool {
     let (ports, n) = WAKE_PORTS.with(|w| *w);
-    ports[..n].iter().any(|&p| is_pending(p))
+    let hit = ports[..n].iter().any(|&p| is_pending(p));
+    if hit {
+        WAITS.with(|w| w.1 += 1);
+    }
+    hit
 }
 
 /// An event channel to a ring's peer (xenconsoled, xenstored).
@@ -98,6 +109,7 @@ impl Channel for EvtchnChannel {
         let mut ports = [0u32; MAX_WAKE_PORTS + 1];
         ports[0] = self.port;
         ports[1..=n].copy_from_slice(&wake[..n]);
+        WAITS.with(|w| w.0 += 1);
         poll(&ports[..=n], deadline);
         clear_pending(self.port);
         deadline.is_none_or(|d| super::time::now() < d)

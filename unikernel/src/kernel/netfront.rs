@@ -293,9 +293,11 @@ pub fn report() -> Vec<String> {
 
 fn stats_line(nf: &Netfront) -> String {
     let s: Stats = nf.nif.stats;
+    let (waits, woken) = events::wait_counts();
     format!(
         "netfront {}: rx {} packets {} bytes, errors {}, bad {}; tx {} packets {} bytes, \
-         errors {}, bad {}, ring full {}, bad size {}; bad indices {}; notifies {}",
+         errors {}, bad {}, ring full {}, bad size {}; bad indices {}; notifies {}; guest waits \
+         {waits}, ended by a device {woken}",
         nf.id,
         s.rx_packets,
         s.rx_bytes,
