@@ -261,6 +261,16 @@ pub fn connect_all(xs: &mut Xs, own_domid: u16) {
             }
         }
     }
+    let (size, used) = mm::heap_usage();
+    let (free_refs, refs) = gnttab::usage();
+    crate::println!(
+        "netfront: after connecting: heap {} KiB used of {} KiB, {} frames free, grant refs \
+         {} free of {refs}",
+        used / 1024,
+        size / 1024,
+        mm::free_frames(),
+        free_refs
+    );
 }
 
 /// Device `id` for an element; FromNetfront(N) and ToNetfront(N) get the same device.
