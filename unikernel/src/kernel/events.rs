@@ -105,7 +105,13 @@ impl Channel for EvtchnChannel {
     }
 
     fn wait(&mut self, deadline: Option<u64>) -> bool {
-        let (wake, n) = WAKE_PORTS.with(|w| *w);
+        let (wake, mut n) = WAKE_PORTS.with(|w| *w);
+        // A wake port already pending would end every poll at once: a wait that is not
+        // interruptible (a Xenstore reply) would spin. Wait for our own port then; the idle
+        // wait has returned before this (`interrupted`).
+        if wake[..n].iter().any(|&p| is_pending(p)) {
+            n = 0;
+        }
         let mut ports = [0u32; MAX_WAKE_PORTS + 1];
         ports[0] = self.port;
         ports[1..=n].copy_from_slice(&wake[..n]);
