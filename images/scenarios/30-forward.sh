@@ -248,13 +248,21 @@ idle_does_not_spin() {
     b=$(cpu_seconds)
     echo "guest CPU time over 3 s idle: $a -> $b s"
     echo "RESULT nf-forward idle_cpu_s_per_3s $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f", b - a }')"
-    awk -v a="$a" -v b="$b" 'BEGIN { exit !(b - a < 1.0) }'
+    # A spinning vCPU accrues ~3 s here; an idle one 0.0-0.5 s (more on a loaded host, where
+    # emulated time runs on while QEMU waits for a CPU).
+    awk -v a="$a" -v b="$b" 'BEGIN { exit !(b - a < 1.5) }'
 }
 
 restart_reuses_devices() {
     local b=/local/domain/$DOMID/data/clickos/0
     xenstore-write "$b/status" Halted
     wait_console 'router 0 halted' 10 || return 1
+    # The devices' own counters, printed when the router let go of them: every frame crossed
+    # the rings once, and the backend gave no bad response.
+    console | grep -E '^netfront [01]: rx'
+    console | grep -qE '^netfront 0: rx 1000 packets 106000 bytes, errors 0, bad 0; tx 0 packets' &&
+        console | grep -qE '^netfront 1: rx 0 packets .* tx 600 packets 63600 bytes, errors 0, bad 0, ring full 0, bad size 0; bad indices 0;' ||
+        { echo "unexpected device counters"; return 1; }
     xenstore-rm "$b/error"
     install || return 1
     make_pcap "$W/in2.pcap" 60 40 || return 1
