@@ -525,7 +525,7 @@ mod tests {
         r.nf.transmit(&frame(60, 0)).unwrap();
         r.nf.flush_tx();
         let q: TxRequest = r.tx.take_request();
-        // Unknown id, id of a free buffer, NULL status, then the real answer twice.
+        // Two responses published for one outstanding request: refused as a whole.
         r.tx.put_response(TxResponse { id: 77, status: 0 });
         r.tx.put_response(TxResponse {
             id: q.id ^ 1,
@@ -544,7 +544,7 @@ mod tests {
         r.nf.collect_tx();
         assert_eq!(r.nf.stats.tx_errors, 1);
         assert_eq!(r.nf.tx_free(), 2);
-        // Two more in flight, answered with a bogus id and a duplicate.
+        // Two more in flight, answered with an id out of range and one good id.
         r.nf.transmit(&frame(60, 1)).unwrap();
         r.nf.transmit(&frame(60, 2)).unwrap();
         r.nf.flush_tx();
