@@ -227,6 +227,21 @@ pub struct MmuUpdate {
     pub val: u64,
 }
 
+/// `struct mmuext_op`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MmuextOp {
+    pub cmd: u32,
+    pub arg1: u64,
+    pub arg2: u64,
+}
+
+/// `MMUEXT_*` commands.
+pub mod mmuext {
+    /// Flush this vCPU's TLB entry for `arg1` (a linear address).
+    pub const INVLPG_LOCAL: u32 = 7;
+}
+
 /// `struct trap_info`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -257,6 +272,14 @@ pub struct SchedShutdown {
 /// `struct evtchn_send` / `evtchn_unmask` / `evtchn_close`.
 #[repr(C)]
 pub struct EvtchnPort {
+    pub port: u32,
+}
+
+/// `struct evtchn_alloc_unbound`: a port in `dom` that `remote_dom` may bind.
+#[repr(C)]
+pub struct EvtchnAllocUnbound {
+    pub dom: u16,
+    pub remote_dom: u16,
     pub port: u32,
 }
 
@@ -324,12 +347,18 @@ const _: () = {
     assert!(offset_of!(XenstoreDomainInterface, error) == 2072);
 
     assert!(size_of::<MmuUpdate>() == 16);
+    assert!(size_of::<MmuextOp>() == 24);
+    assert!(offset_of!(MmuextOp, arg1) == 8);
+    assert!(offset_of!(MmuextOp, arg2) == 16);
     assert!(size_of::<TrapInfo>() == 16);
     assert!(offset_of!(TrapInfo, address) == 8);
     assert!(size_of::<SchedPoll>() == 24);
     assert!(offset_of!(SchedPoll, nr_ports) == 8);
     assert!(offset_of!(SchedPoll, timeout) == 16);
     assert!(size_of::<EvtchnBindVirq>() == 12);
+    assert!(size_of::<EvtchnAllocUnbound>() == 8);
+    assert!(offset_of!(EvtchnAllocUnbound, remote_dom) == 2);
+    assert!(offset_of!(EvtchnAllocUnbound, port) == 4);
 };
 
 #[cfg(test)]

@@ -16,6 +16,8 @@ pub mod abi;
 pub mod console;
 pub mod control;
 pub mod events;
+pub mod gnttab;
+pub mod netfront;
 pub mod paging;
 pub mod pfa;
 pub mod ring;

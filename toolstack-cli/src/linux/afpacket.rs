@@ -6,6 +6,7 @@ use std::ffi::CString;
 use std::os::fd::RawFd;
 
 use elements::platform::NetDevice;
+use elements::batch::TxOutcome;
 use elements::{Batch, PacketPool};
 
 /// Largest frame taken from the socket (Ethernet with a VLAN tag, no jumbo frames).
@@ -103,25 +104,20 @@ impl NetDevice for AfPacket {
     }
 
     fn transmit(&mut self, pool: &mut PacketPool, batch: &mut Batch) -> usize {
-        let mut sent = 0;
-        let pkts: Vec<_> = batch.drain().collect();
-        let mut rest = pkts.into_iter();
-        for p in rest.by_ref() {
+        let fd = self.fd;
+        batch.transmit_with(pool, |p| {
             let d = p.data();
             // SAFETY: d is a valid readable slice.
-            let r = unsafe { libc::send(self.fd, d.as_ptr() as *const libc::c_void, d.len(), 0) };
-            if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN) {
-                batch.push(p);
-                break;
+            let r = unsafe { libc::send(fd, d.as_ptr() as *const libc::c_void, d.len(), 0) };
+            if r >= 0 {
+                TxOutcome::Sent
+            } else if std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN) {
+                TxOutcome::Full
+            } else {
+                // Refused for good (e.g. too long): it leaves the router.
+                TxOutcome::Refused
             }
-            // Sent, or refused for good (e.g. too long): either way it leaves the router.
-            sent += (r >= 0) as usize;
-            pool.recycle(p);
-        }
-        for p in rest {
-            batch.push(p);
-        }
-        sent
+        })
     }
 }
 

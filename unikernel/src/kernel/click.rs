@@ -40,9 +40,16 @@ impl Platform for GuestPlatform {
         crate::println!("{line}");
     }
     fn net_device(&mut self, id: u32) -> Result<Box<dyn NetDevice>, String> {
-        Err(format!(
-            "no network device {id}: the guest has no netfront yet (it comes in a later phase)"
-        ))
+        // Devices are connected at boot (kernel::netfront::connect_all); the router's thread
+        // sleeps on the device's event channel.
+        let dev = super::netfront::device(id)?;
+        if let Some(port) = super::netfront::port(id) {
+            let mut w = self.wake_ports.borrow_mut();
+            if !w.contains(&port) {
+                w.push(port);
+            }
+        }
+        Ok(dev)
     }
 }
 

@@ -85,7 +85,9 @@ impl<C: Channel> Client<C> {
     }
 
     /// Reads the next whole message from the response ring.
-    fn recv(&mut self, deadline: Option<u64>) -> Result<Message, Error> {
+    /// The next message; with `interruptible`, gives up with [`Error::Timeout`] when the
+    /// channel reports another event source fired (the idle wait of the main loop).
+    fn recv(&mut self, deadline: Option<u64>, interruptible: bool) -> Result<Message, Error> {
         loop {
             let n = self
                 .rsp
@@ -99,7 +101,7 @@ impl<C: Channel> Client<C> {
                 }
                 continue;
             }
-            if self.timed_out(deadline) {
+            if self.timed_out(deadline) || (interruptible && self.chan.interrupted()) {
                 return Err(Error::Timeout);
             }
             self.chan.wait(deadline);
@@ -123,7 +125,7 @@ impl<C: Channel> Client<C> {
         let msg = req.encode(id, tx)?;
         self.send(&msg)?;
         loop {
-            let m = self.recv(None)?;
+            let m = self.recv(None, false)?;
             let Some(m) = self.sort(m)? else { continue };
             if m.header.req_id != id {
                 self.stray_replies += 1;
@@ -221,7 +223,7 @@ impl<C: Channel> Client<C> {
             if let Some(e) = self.events.pop_front() {
                 return Ok(e);
             }
-            let m = self.recv(deadline)?;
+            let m = self.recv(deadline, true)?;
             if self.sort(m)?.is_some() {
                 self.stray_replies += 1;
             }
@@ -256,6 +258,8 @@ mod tests {
         next_tx: u32,
         /// Commits to fail with EAGAIN before one succeeds.
         eagain_commits: u32,
+        /// What `Channel::interrupted` answers (another event source fired).
+        interrupt: bool,
         commits: u32,
         steps: u32,
         now: u64,
@@ -278,6 +282,7 @@ mod tests {
                 watches: vec![],
                 next_tx: 1,
                 eagain_commits: 0,
+                interrupt: false,
                 commits: 0,
                 steps: 0,
                 now: 0,
@@ -472,6 +477,25 @@ mod tests {
         fn now(&self) -> u64 {
             self.now
         }
+        fn interrupted(&mut self) -> bool {
+            self.interrupt
+        }
+    }
+
+    #[test]
+    fn an_interrupted_channel_ends_the_watch_wait_but_not_requests() {
+        let (_page, mut xs) = setup(50, 0);
+        xs.watch("data/clickos/cmd", "cmd").unwrap();
+        xs.channel().interrupt = true;
+        // Requests still wait for their reply.
+        assert_eq!(xs.read_string(TX_NONE, "domid").unwrap(), "7");
+        // The initial firing was queued meanwhile: delivered first.
+        assert_eq!(xs.next_watch_event(None).unwrap().token, "cmd");
+        // Nothing queued: with no deadline it would wait forever; interrupted, it gives up.
+        assert_eq!(xs.next_watch_event(None), Err(Error::Timeout));
+        xs.channel().interrupt = false;
+        xs.write(TX_NONE, "data/clickos/cmd", b"ping").unwrap();
+        assert_eq!(xs.next_watch_event(None).unwrap().token, "cmd");
     }
 
     fn setup(

@@ -56,6 +56,27 @@ pub fn mmu_update(reqs: &[MmuUpdate]) -> Result<(), i64> {
     result(r)
 }
 
+/// Flushes this vCPU's TLB entry for `va` (`MMUEXT_INVLPG_LOCAL`): needed after Xen changed a
+/// PTE without flushing, as `GNTTABOP_map_grant_ref` with a host address does.
+pub fn invlpg_local(va: u64) -> Result<(), i64> {
+    let op = abi::MmuextOp {
+        cmd: abi::mmuext::INVLPG_LOCAL,
+        arg1: va,
+        arg2: 0,
+    };
+    // SAFETY: Xen reads one mmuext_op; a TLB flush changes no mapping.
+    result(unsafe {
+        hypercall(
+            nr::MMUEXT_OP,
+            addr_of!(op) as u64,
+            1,
+            0,
+            abi::DOMID_SELF as u64,
+            0,
+        )
+    })
+}
+
 /// # Safety
 /// Changes the mapping of `va`: nothing may rely on the old mapping.
 pub unsafe fn update_va_mapping(va: u64, pte: u64, flags: u64) -> Result<(), i64> {
@@ -138,6 +159,26 @@ pub fn bind_virq(virq: u32, vcpu: u32) -> Result<u32, i64> {
     // SAFETY: evtchn_bind_virq.
     result(unsafe { event_channel_op(abi::evtchnop::BIND_VIRQ, &mut b) })?;
     Ok(b.port)
+}
+
+/// A port for `remote_dom` to bind (the backend of a split driver).
+pub fn evtchn_alloc_unbound(remote_dom: u16) -> Result<u32, i64> {
+    let mut a = abi::EvtchnAllocUnbound {
+        dom: abi::DOMID_SELF,
+        remote_dom,
+        port: 0,
+    };
+    // SAFETY: evtchn_alloc_unbound.
+    result(unsafe { event_channel_op(abi::evtchnop::ALLOC_UNBOUND, &mut a) })?;
+    Ok(a.port)
+}
+
+/// `HYPERVISOR_grant_table_op(cmd, args, count)`.
+///
+/// # Safety
+/// `args` must point to `count` structures of the type `cmd` expects.
+pub unsafe fn grant_table_op<T>(cmd: u64, args: *mut T, count: u32) -> i64 {
+    hypercall(nr::GRANT_TABLE_OP, cmd, args as u64, count as u64, 0, 0)
 }
 
 /// One-shot timer: VIRQ_TIMER fires at `deadline_ns` (system time); 0 cancels.
