@@ -39,13 +39,17 @@ script=$tmp/$name.sh
     cat "$inner"
 } > "$script"
 
+# Other QEMUs on this machine (other worktrees) slow the emulated host down: record the load.
+echo "host $(hostname): $(nproc) CPUs; load before: $(cut -d' ' -f1-3 /proc/loadavg); QEMUs running: $(pgrep -c qemu-system || true)" > "$res/xen-host-$mode.txt"
 rc=0
 "$root/images/sandbox-run.sh" "$script" DOM0_EXTRA_FILES="$extra" \
     TIMEOUT="${TIMEOUT:-7200}" SCENARIO_TIMEOUT="${SCENARIO_TIMEOUT:-7000}" || rc=$?
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$res/xen-host-$mode.txt"
 log=${OUT_DIR:-$root/images/out}/$name/output.log
 [ -f "$log" ] || { echo "$0: no output at $log" >&2; exit 1; }
 # Files between "@@BENCH-FILE name@@" and "@@BENCH-END@@" go to $res/xen-<name>.
 awk -v dir="$res" '
+    { sub(/\r$/, "") }
     /^@@BENCH-FILE .*@@$/ { f = $2; sub(/@@$/, "", f); out = dir "/xen-" f; printf "" > out; next }
     /^@@BENCH-END@@$/ { close(out); out = ""; next }
     out != "" { print >> out }' "$log"
