@@ -23,7 +23,8 @@ pub fn xl_bin() -> String {
 
 /// Where console logs land when xenconsoled runs with `--log=guest`.
 pub const CONSOLE_LOG_DIR: &str = "/var/log/xen/console";
-/// Where generated xl configs are kept (for inspection and `xl create` re-runs).
+/// Where generated xl configs are kept (for inspection and `xl create` re-runs);
+/// `$CLICKOS_RUN_DIR` overrides it.
 pub const CONFIG_DIR: &str = "/run/clickos";
 
 /// What to put in the xl config.
@@ -124,7 +125,10 @@ pub struct Created {
 /// Writes the config and runs `xl create`. With `verbose`, runs `xl -vvv create` and stamps
 /// each log line as it arrives (the per-phase breakdown of the benchmarks comes from these).
 pub fn create(spec: &DomainSpec, verbose: bool) -> Result<Created, Failure> {
-    let dir = Path::new(CONFIG_DIR);
+    let dir = std::env::var_os("CLICKOS_RUN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(CONFIG_DIR));
+    let dir = dir.as_path();
     std::fs::create_dir_all(dir)
         .map_err(|e| fail(exit::IO, format!("creating {}: {e}", dir.display())))?;
     let path = dir.join(format!("{}.cfg", spec.name));
