@@ -288,24 +288,32 @@ fn main() {
         ];
         let n = t1.rows.len();
         md += &format!(
-            "## Table 1: one `clickos-cli create` with one vif, per phase (mean of {n} run(s))\n\n\
+            "## Table 1: one `clickos-cli create` with one vif, per phase (median of {n} run(s))\n\n\
              Phases of `xl -vvv create` are cut at its log lines (time-stamped as they arrive; \
              verbose logging itself slows xl down under emulation), the rest at clickos-cli's \
-             own timestamps around each Xenstore step.\n\n| phase | seconds |\n|---|---|\n"
+             own timestamps around each Xenstore step.\n\n| phase | median s | runs (s) |\n|---|---|---|\n"
         );
+        let runs = |v: &[f64]| {
+            v.iter()
+                .map(|x| format!("{x:.3}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let mut bars = Vec::new();
         for (name, col) in phases {
-            let m = mean(&t1.col(col));
-            md += &format!("| {name} | {m:.3} |\n");
+            let v = t1.col(col);
+            let m = median(&v);
+            md += &format!("| {name} | {m:.3} | {} |\n", runs(&v));
             if col != "total_s" {
                 bars.push((name, m));
             }
         }
-        let gb = t1.col("guest_boot_us");
+        let gb: Vec<f64> = t1.col("guest_boot_us").iter().map(|u| u / 1e6).collect();
         if !gb.is_empty() {
             md += &format!(
-                "| (guest's own clock: `_start` until boot=ok written) | {:.3} |\n",
-                mean(&gb) / 1e6
+                "| (guest's own clock: `_start` until boot=ok written) | {:.3} | {} |\n",
+                median(&gb),
+                runs(&gb)
             );
         }
         md += "\n![Table 1](xen-table1.svg)\n\n";
@@ -496,6 +504,14 @@ fn main() {
             );
         }
         md += "\n";
+    }
+    for mode in ["bench", "soak"] {
+        if let Ok(t) = std::fs::read_to_string(f(&format!("xen-host-{mode}.txt"))) {
+            md += &format!(
+                "Build host during the {mode} run: {}\n\n",
+                t.replace('\n', "; ")
+            );
+        }
     }
     std::fs::write(f("xen-boot.md"), &md).expect("write summary");
     print!("{md}");
