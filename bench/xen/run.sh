@@ -15,8 +15,8 @@ build=${BUILD_DIR:-$root/images/build}
 mkdir -p "$res"
 
 case "$mode" in
-    bench) inner=$root/bench/xen/bench.sh name=bench-xen vars="FIG4_N FIG5_K FIG5_REPS TABLE1_RUNS LINUX_RUNS MEM" ;;
-    soak) inner=$root/bench/xen/soak.sh name=soak-xen vars="SOAK_N MEM" ;;
+    bench) inner=$root/bench/xen/bench.sh name=bench-xen vars="FIG4_N FIG4_MAX_SECONDS FIG5_K FIG5_REPS TABLE1_RUNS LINUX_RUNS MEM" ;;
+    soak) inner=$root/bench/xen/soak.sh name=soak-xen vars="SOAK_N SOAK_MAX_SECONDS MEM" ;;
     *) echo "usage: $0 [bench|soak]" >&2; exit 2 ;;
 esac
 

@@ -8,6 +8,8 @@
 # grows with N; the "before" snapshot is taken after one warm-up cycle (first-use allocations).
 set -u
 SOAK_N=${SOAK_N:-200}
+# Stop early after this many seconds (the run must end within the test host's time limit).
+SOAK_MAX_SECONDS=${SOAK_MAX_SECONDS:-3000}
 MEM=${MEM:-8}
 W=/tmp/soak
 mkdir -p $W
@@ -51,13 +53,21 @@ sleep 1
 snapshot before >> $W/soak.csv
 echo "i,vif,create_s,destroy_s" > $W/soak-cycles.csv
 failed=0
+start=$(now_us)
+done_n=0
 for i in $(seq 1 "$SOAK_N"); do
+    if [ $(( ($(now_us) - start) / 1000000 )) -ge "$SOAK_MAX_SECONDS" ]; then
+        echo "soak: stopped after $done_n cycles: SOAK_MAX_SECONDS=$SOAK_MAX_SECONDS reached"
+        break
+    fi
+    done_n=$i
     cycle "$i" >> $W/soak-cycles.csv || { failed=$((failed + 1)); xl destroy soak 2>/dev/null; }
+    [ $((i % 10)) = 0 ] && echo "soak: cycle $(tail -1 $W/soak-cycles.csv)"
     [ $((i % 50)) = 0 ] && { snapshot "after-$i" >> $W/soak.csv; echo "soak: $i cycles ($(tail -1 $W/soak.csv))"; }
 done
 sleep 1
 snapshot after >> $W/soak.csv
-echo "soak: $failed of $SOAK_N cycles failed"
+echo "soak: $failed of $done_n cycles failed"
 echo "soak: console log of the reused name: $(wc -c < /var/log/xen/console/guest-soak.log 2>/dev/null) bytes (dom0 tmpfs)"
 cat $W/soak.csv
 emit soak.csv $W/soak.csv

@@ -21,6 +21,8 @@ pub fn xl_bin() -> String {
     std::env::var("CLICKOS_XL").unwrap_or_else(|_| "xl".into())
 }
 
+/// Where xl's hotplug scripts log (vif-bridge failures).
+pub const HOTPLUG_LOG: &str = "/var/log/xen/xen-hotplug.log";
 /// Where console logs land when xenconsoled runs with `--log=guest`.
 pub const CONSOLE_LOG_DIR: &str = "/var/log/xen/console";
 /// Where generated xl configs are kept (for inspection and `xl create` re-runs);
@@ -186,15 +188,21 @@ pub fn create(spec: &DomainSpec, verbose: bool) -> Result<Created, Failure> {
             .rev()
             .map(|s| s.as_str())
             .collect();
-        return Err(fail(
-            exit::DOMAIN_FAILED,
-            format!(
-                "xl create {} failed ({status}):\n{}{}",
-                path.display(),
-                stdout,
-                shown.join("\n")
-            ),
-        ));
+        let mut msg = format!(
+            "xl create {} failed ({status}):\n{}{}",
+            path.display(),
+            stdout,
+            shown.join("\n")
+        );
+        if !spec.vifs.is_empty() {
+            // A vif's hotplug script (vif-bridge) failing is the usual cause: show its log.
+            if let Ok(t) = std::fs::read_to_string(HOTPLUG_LOG) {
+                let lines: Vec<&str> = t.lines().collect();
+                let tail = &lines[lines.len().saturating_sub(10)..];
+                msg += &format!("\nlast lines of {HOTPLUG_LOG}:\n  {}", tail.join("\n  "));
+            }
+        }
+        return Err(fail(exit::DOMAIN_FAILED, msg));
     }
     Ok(Created {
         config_path: path,
