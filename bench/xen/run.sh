@@ -17,12 +17,14 @@ mkdir -p "$res"
 case "$mode" in
     bench) inner=$root/bench/xen/bench.sh name=bench-xen vars="FIG4_N FIG4_MAX_SECONDS FIG5_K FIG5_REPS TABLE1_RUNS LINUX_RUNS MEM" ;;
     soak) inner=$root/bench/xen/soak.sh name=soak-xen vars="SOAK_N SOAK_MAX_SECONDS MEM" ;;
-    *) echo "usage: $0 [bench|soak]" >&2; exit 2 ;;
+    # Everything in one boot: scenarios 40 and 41, the benchmarks, then the soak.
+    all) inner="" name=xen-all vars="FIG4_N FIG4_MAX_SECONDS FIG5_K FIG5_REPS TABLE1_RUNS LINUX_RUNS MEM SOAK_N SOAK_MAX_SECONDS" ;;
+    *) echo "usage: $0 [bench|soak|all]" >&2; exit 2 ;;
 esac
 
 make --no-print-directory -C "$root/images" testhost
 extra=""
-if [ "$mode" = bench ]; then
+if [ "$mode" != soak ]; then
     "$root/bench/xen/linux-initramfs.sh" "$build/linux-init.cpio.gz"
     extra="$build/vmlinuz:/opt/bench/vmlinuz $build/linux-init.cpio.gz:/opt/bench/linux-init.cpio.gz"
 fi
@@ -36,7 +38,18 @@ script=$tmp/$name.sh
     for v in $vars; do
         [ -z "${!v+x}" ] || printf 'export %s=%q\n' "$v" "${!v}"
     done
-    cat "$inner"
+    if [ -n "$inner" ]; then
+        cat "$inner"
+    else
+        # Each part as a file of its own, run in turn; their output goes to the same log.
+        for part in images/scenarios/40-cli.sh images/scenarios/41-cli-traffic.sh bench/xen/bench.sh bench/xen/soak.sh; do
+            n=${part##*/}
+            printf "cat > /tmp/%s <<'@@PART-END@@'\n" "$n"
+            cat "$root/$part"
+            printf '@@PART-END@@\n'
+            printf 'echo "part %s: start"; bash /tmp/%s; echo "part %s: exit $?"\n' "$n" "$n" "$n"
+        done
+    fi
 } > "$script"
 
 # Other QEMUs on this machine (other worktrees) slow the emulated host down: record the load.
