@@ -54,9 +54,15 @@ script=$tmp/$name.sh
 
 # Other QEMUs on this machine (other worktrees) slow the emulated host down: record the load.
 echo "host $(hostname): $(nproc) CPUs; load before: $(cut -d' ' -f1-3 /proc/loadavg); QEMUs running: $(pgrep -c qemu-system || true)" > "$res/xen-host-$mode.txt"
+# Sample the build host's load every 10 s while the test host runs (for reading the timings).
+( echo "unix_time,load1,qemus_running"
+  while sleep 10; do echo "$(date +%s),$(cut -d' ' -f1 /proc/loadavg),$(pgrep -c qemu-system || true)"; done
+) > "$res/xen-host-load-$mode.csv" &
+sampler=$!
 rc=0
 "$root/images/sandbox-run.sh" "$script" DOM0_EXTRA_FILES="$extra" \
     TIMEOUT="${TIMEOUT:-7200}" SCENARIO_TIMEOUT="${SCENARIO_TIMEOUT:-7000}" || rc=$?
+kill "$sampler" 2>/dev/null || true
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$res/xen-host-$mode.txt"
 log=${OUT_DIR:-$root/images/out}/$name/output.log
 [ -f "$log" ] || { echo "$0: no output at $log" >&2; exit 1; }

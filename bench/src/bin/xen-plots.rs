@@ -43,6 +43,23 @@ impl Csv {
     }
 }
 
+/// The first (or last) non-empty value of a column, with its row's `vm`.
+fn first_val(c: &Csv, col: &str, last: bool) -> String {
+    let mut it: Box<dyn Iterator<Item = &BTreeMap<String, String>>> = if last {
+        Box::new(c.rows.iter().rev())
+    } else {
+        Box::new(c.rows.iter())
+    };
+    it.find_map(|r| {
+        let v = r.get(col).filter(|v| !v.is_empty())?;
+        Some(format!(
+            "{v} (VM {})",
+            r.get("vm").map(String::as_str).unwrap_or("?")
+        ))
+    })
+    .unwrap_or_else(|| "-".into())
+}
+
 fn mean(v: &[f64]) -> f64 {
     if v.is_empty() {
         f64::NAN
@@ -364,7 +381,7 @@ fn main() {
              (all left running).\n\n| | VM 1 | VM {n} |\n|---|---|---|\n\
              | xl create (s) | {:.3} | {:.3} |\n| create until boot=ok (s) | {:.3} | {:.3} |\n\
              | create until router Running, wall (s) | {:.3} | {:.3} |\n\
-             | Xenstore nodes after | {} | {} |\n| Xen free memory after (MiB) | {} | {} |\n\n\
+             | Xenstore nodes (first / last checkpoint) | {} | {} |\n| Xen free memory, MiB (first / last checkpoint) | {} | {} |\n\n\
              ![Figure 4](xen-fig4.svg)\n\n",
             "8 MiB",
             at(&xl, 0),
@@ -373,26 +390,10 @@ fn main() {
             at(&boot, n.saturating_sub(1)),
             at(&total, 0),
             at(&total, n.saturating_sub(1)),
-            f4.rows
-                .first()
-                .and_then(|r| r.get("xenstore_nodes"))
-                .map(String::as_str)
-                .unwrap_or("-"),
-            f4.rows
-                .last()
-                .and_then(|r| r.get("xenstore_nodes"))
-                .map(String::as_str)
-                .unwrap_or("-"),
-            f4.rows
-                .first()
-                .and_then(|r| r.get("free_memory_mb"))
-                .map(String::as_str)
-                .unwrap_or("-"),
-            f4.rows
-                .last()
-                .and_then(|r| r.get("free_memory_mb"))
-                .map(String::as_str)
-                .unwrap_or("-"),
+            first_val(&f4, "xenstore_nodes", false),
+            first_val(&f4, "xenstore_nodes", true),
+            first_val(&f4, "free_memory_mb", false),
+            first_val(&f4, "free_memory_mb", true),
         );
     }
 
