@@ -12,6 +12,7 @@ IMAGE_DEBUG := target/x86_64-unknown-none/release/clickos-unikernel
 IMAGE  := target/x86_64-unknown-none/release/clickos.elf
 
 .PHONY: help deps build demo test test-unit test-nostd test-image test-sandbox test-cli bench bench-config bench-dataplane bench-ring fuzz \
+        bench-xen bench-xen-short soak-xen \
         sandbox-run sandbox-shell sandbox-test image clean fmt
 
 help:
@@ -19,6 +20,9 @@ help:
 	@echo "make test          run all tests (unit, property, CLI, no_std build)"
 	@echo "make bench         run the benchmarks under bench/ (results in bench/results/)"
 	@echo "make bench-ring    shared-memory ring / switch vs Linux bridge benchmark (root for the bridge)"
+	@echo "make bench-xen     boot benchmarks on Xen in the test host: Table 1, Figures 4-5, Linux baseline (FIG4_N=128; ~30 min)"
+	@echo "make bench-xen-short  the same, CI-sized (8 VMs, ~4 min)"
+	@echo "make soak-xen      create/destroy SOAK_N=200 VMs in the test host, compare dom0 resources"
 	@echo "make fuzz          run the cargo-fuzz targets for a while (FUZZ_SECONDS=60)"
 	@echo "make image         build the Xen PV guest image ($(IMAGE))"
 	@echo "make sandbox-test  boot the Xen test host in QEMU and run its scenarios"
@@ -79,6 +83,20 @@ bench-dataplane:
 # BENCH_RING_ARGS=--quick for a short run.
 bench-ring:
 	$(CARGO) run --release -p clickos-bench --bin ring -- $(BENCH_RING_ARGS)
+
+# Xen boot benchmarks (bench/xen/README.md): run inside the test host, results in bench/results/xen-*.
+# Knobs: FIG4_N (default 128; 400 for the long run), FIG5_K, FIG5_REPS, TABLE1_RUNS, LINUX_RUNS, MEM.
+bench-xen: image
+	$(CARGO) build --release -p clickos-cli
+	bench/xen/run.sh bench
+
+bench-xen-short: image
+	$(CARGO) build --release -p clickos-cli
+	FIG4_N=8 FIG5_K="0 4" TABLE1_RUNS=1 LINUX_RUNS=1 RESULTS_DIR=$(CURDIR)/target/bench-xen-short bench/xen/run.sh bench
+
+soak-xen: image
+	$(CARGO) build --release -p clickos-cli
+	bench/xen/run.sh soak
 
 FUZZ_SECONDS ?= 60
 fuzz:

@@ -10,6 +10,7 @@
 #   CLICKOS_CLI      host path of clickos-cli -> dom0 /usr/local/bin/clickos-cli
 #   CLICKOS_ELF      host path of the unikernel -> dom0 /opt/clickos/clickos.elf
 #   DOM0_EXTRA_BINS  more host executables -> dom0 /usr/local/bin/<name>
+#   DOM0_EXTRA_FILES more files, as HOST_PATH:DOM0_PATH pairs (copied as they are)
 # Missing CLICKOS_* files are skipped with a note (they may not be built yet);
 # a missing DOM0_EXTRA_BINS file is an error (someone asked for it).
 set -eu
@@ -35,6 +36,12 @@ for bin in ${DOM0_EXTRA_BINS:-}; do
     [ -f "$bin" ] || die "DOM0_EXTRA_BINS: $bin not found"
     args+=(--bin "$bin" "/usr/local/bin/${bin##*/}")
     log "project: extra $bin"
+done
+for pair in ${DOM0_EXTRA_FILES:-}; do
+    src=${pair%%:*} dest=${pair#*:}
+    [ -f "$src" ] && [ "$dest" != "$pair" ] || die "DOM0_EXTRA_FILES: '$pair' is not an existing HOST_PATH:DOM0_PATH"
+    args+=(--file "$src" "$dest")
+    log "project: extra file $src -> $dest"
 done
 
 "$(dirname "$0")/make-overlay.sh" "$BUILD_DIR/project.cpio.gz" "${args[@]}"

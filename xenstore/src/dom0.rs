@@ -128,6 +128,7 @@ impl Xs {
         for p in SOCKET_PATHS.iter().chain([XENBUS_DEVICE].iter()) {
             match Xs::connect(Path::new(p)) {
                 Ok(xs) => return Ok(xs),
+                Err(Error::Io(e)) => tried.push(format!("{p}: {e}")),
                 Err(e) => tried.push(format!("{p}: {e}")),
             }
         }

@@ -7,7 +7,7 @@
 //! - `dom0` (feature `std`): a blocking client for dom0 over xenstored's Unix socket or
 //!   `/dev/xen/xenbus`, with watches, transactions that retry on `EAGAIN`, and bounded waits.
 
-#![cfg_attr(not(any(test, feature = "std")), no_std)]
+#![cfg_attr(not(any(feature = "std", test)), no_std)]
 
 extern crate alloc;
 

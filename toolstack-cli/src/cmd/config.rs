@@ -69,3 +69,23 @@ pub fn graph(a: &ConfigArgs) -> Result<(), Failure> {
     print!("{}", loaded.graph.as_ref().expect("no errors").to_dot());
     Ok(())
 }
+
+/// Loads and fully checks a configuration file before it is sent to a guest; errors are
+/// printed with file:line:col and nothing else happens. Returns the name to show and the text
+/// the guest gets: the file as written (so the guest's line:col match it), or, when `defines`
+/// override parameters, the flattened configuration with them applied.
+pub fn load_for_guest(file: &str, defines: &[String]) -> Result<(String, String), Failure> {
+    let a = ConfigArgs {
+        file: file.to_string(),
+        defines: defines.to_vec(),
+    };
+    let loaded = load_checked(&a)?;
+    let text = loaded.sources.file(config_lang::FileId(0)).text.clone();
+    validate(&loaded, &text)?;
+    let name = loaded.sources.file(config_lang::FileId(0)).name.clone();
+    if defines.is_empty() {
+        Ok((name, text))
+    } else {
+        Ok((name, loaded.graph.as_ref().expect("no errors").to_click()))
+    }
+}
