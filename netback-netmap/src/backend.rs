@@ -164,10 +164,16 @@ impl Attachment {
             return Ok(());
         }
         self.published = false;
-        let be = backend_path(self.domid, self.devid);
-        store.remove(&format!("{be}/{}", proto::FEATURE_NODE))?;
-        store.remove(&format!("{be}/{}", proto::DIR))
+        unpublish(store, self.domid, self.devid)
     }
+}
+
+/// Removes the fast path's nodes of vif `domid`.`devid` (feature flag first, so a guest never
+/// sees the flag without the rest).
+pub fn unpublish(store: &mut dyn Store, domid: u16, devid: u32) -> io::Result<()> {
+    let be = backend_path(domid, devid);
+    store.remove(&format!("{be}/{}", proto::FEATURE_NODE))?;
+    store.remove(&format!("{be}/{}", proto::DIR))
 }
 
 /// Open descriptors of this process that point at gntalloc or evtchn devices (leak checks).

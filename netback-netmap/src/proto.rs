@@ -205,7 +205,10 @@ mod tests {
         assert_eq!(RefPage::parse(&p, 64), Err(RefPageError::BadPageCount(32)));
         p = good;
         p[4] = 5000;
-        assert_eq!(RefPage::parse(&p, 10_000), Err(RefPageError::BadPageCount(5000)));
+        assert_eq!(
+            RefPage::parse(&p, 10_000),
+            Err(RefPageError::BadPageCount(5000))
+        );
         p = good;
         assert_eq!(RefPage::parse(&p, 16), Err(RefPageError::BadPageCount(33)));
         assert!(RefPage::parse(&good, 33).is_ok());

@@ -179,11 +179,38 @@ pub fn run(sw: &mut Switch, opts: &Options, on_event: impl FnMut(Event)) -> io::
     run_until(sw, opts, || false, on_event)
 }
 
+/// Something besides the ports that the loop serves: `clickos-switchd`'s guest control socket,
+/// which attaches and detaches ports.
+pub trait Hook {
+    /// Descriptors whose readiness should wake the loop for this hook.
+    fn fds(&self, out: &mut Vec<i32>);
+    /// Called at every housekeeping tick and when one of its descriptors is ready.
+    fn service(&mut self, sw: &mut Switch);
+}
+
+struct NoHook;
+
+impl Hook for NoHook {
+    fn fds(&self, _: &mut Vec<i32>) {}
+    fn service(&mut self, _: &mut Switch) {}
+}
+
 /// [`run`], also stopping when `stop` returns true: it is asked at every housekeeping and after
 /// every wake-up, so whoever sets the condition should also kick one of the ports.
 pub fn run_until(
     sw: &mut Switch,
     opts: &Options,
+    stop: impl FnMut() -> bool,
+    on_event: impl FnMut(Event),
+) -> io::Result<LoopStats> {
+    run_with(sw, opts, &mut NoHook, stop, on_event)
+}
+
+/// [`run_until`] with a [`Hook`] served alongside the ports.
+pub fn run_with(
+    sw: &mut Switch,
+    opts: &Options,
+    hook: &mut dyn Hook,
     mut stop: impl FnMut() -> bool,
     mut on_event: impl FnMut(Event),
 ) -> io::Result<LoopStats> {
@@ -196,10 +223,12 @@ pub fn run_until(
     let mut idle: u32 = 0;
     let mut fds: Vec<(usize, i32)> = Vec::new();
     let mut pfds: Vec<libc::pollfd> = Vec::new();
+    let mut hook_fds: Vec<i32> = Vec::new();
     let start = now_ns();
     let mut next_house = start + opts.housekeeping_ns;
     let mut next_age = start + opts.age_every_ns;
     sw.service();
+    hook.service(sw);
     loop {
         let now = now_ns();
         let moved = sw.forward(now);
@@ -215,6 +244,7 @@ pub fn run_until(
                 break;
             }
             sw.service();
+            hook.service(sw);
             if now >= next_age {
                 next_age = now + opts.age_every_ns;
                 sw.age(now);
@@ -252,6 +282,13 @@ pub fn run_until(
                 revents: 0,
             });
         }
+        hook_fds.clear();
+        hook.fds(&mut hook_fds);
+        pfds.extend(hook_fds.iter().map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        }));
         let first_port = pfds.len();
         pfds.extend(fds.iter().map(|&(_, fd)| libc::pollfd {
             fd,
@@ -272,6 +309,10 @@ pub fn run_until(
                 if pfds[0].revents != 0 && handle_signals(s, sw, &mut on_event) {
                     break;
                 }
+            }
+            let hooks = first_port - hook_fds.len()..first_port;
+            if pfds[hooks].iter().any(|p| p.revents != 0) {
+                hook.service(sw);
             }
             let mut last = usize::MAX;
             for (p, &(k, _)) in pfds[first_port..].iter().zip(&fds) {

@@ -13,7 +13,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use netback_netmap::RingSize;
 use vale::daemon::{self, Event, Options, PortSpec};
+use vale::guests::{GuestMode, Guests, ToolStore};
 use vale::ring::Geometry;
 use vale::switch::{Switch, MAX_BURST};
 
@@ -26,8 +28,25 @@ use vale::switch::{Switch, MAX_BURST};
 struct Args {
     /// A port: if:NAME (AF_PACKET), tap:NAME, pcap:IN[,OUT] (`-` for none), shm:PATH (a ring
     /// pair in shared memory at PATH; peers connect through PATH.sock). Repeat for each port.
-    #[arg(long = "port", value_name = "SPEC", required = true, value_parser = PortSpec::parse)]
+    #[arg(long = "port", value_name = "SPEC", required_unless_present = "control", value_parser = PortSpec::parse)]
     ports: Vec<PortSpec>,
+    /// Accept ClickOS guests (Xen vifs) on this control socket: `attach DOMID DEVID MAC`,
+    /// `detach DOMID DEVID`, `resources`, `stats` (the `vif-clickos` hotplug script uses it).
+    #[arg(long, value_name = "SOCKET")]
+    control: Option<std::path::PathBuf>,
+    /// How guests are served: `fast` (granted rings, the ClickOS fast path) or `netif` (no fast
+    /// path offered; Linux netback's vifD.N through AF_PACKET).
+    #[arg(long, default_value = "fast", value_parser = ["fast", "netif"])]
+    guest_mode: String,
+    /// Slots per guest ring (a power of two; each guest maps two rings).
+    #[arg(long, default_value_t = 64)]
+    guest_slots: u32,
+    /// Bytes per guest ring buffer.
+    #[arg(long, default_value_t = 2048)]
+    guest_buf_size: u32,
+    /// Do not watch @releaseDomain (guests are then only detached by request).
+    #[arg(long)]
+    no_domain_watch: bool,
     /// Most frames taken from one port per pass.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=MAX_BURST as i64))]
     burst: u32,
@@ -119,13 +138,46 @@ fn main() -> ExitCode {
             names.join(" ")
         );
     }
+    let mut guests = match &args.control {
+        Some(path) => {
+            let (n, b) = (args.guest_slots, args.guest_buf_size);
+            if !n.is_power_of_two() || n < 2 || !(64..=65535).contains(&b) {
+                eprintln!("clickos-switchd: bad guest ring geometry {n} x {b}");
+                return ExitCode::from(2);
+            }
+            let mode = if args.guest_mode == "netif" {
+                GuestMode::Netif
+            } else {
+                GuestMode::Fast
+            };
+            let size = RingSize {
+                nslots: n,
+                buf_size: b,
+            };
+            match Guests::new(path, mode, size, Box::new(ToolStore), !args.no_domain_watch) {
+                Ok(g) => Some(g),
+                Err(e) => {
+                    eprintln!("clickos-switchd: {e}");
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        None => None,
+    };
     let json = args.stats_json.clone();
-    let r = daemon::run(&mut sw, &opts, |ev| match ev {
+    let on_event = |ev: Event| match ev {
         Event::Stats(sw) => {
             print!("{}", daemon::stats_text(sw));
             write_json(&json, sw);
         }
-    });
+    };
+    let r = match guests.as_mut() {
+        Some(g) => daemon::run_with(&mut sw, &opts, g, || false, on_event),
+        None => daemon::run(&mut sw, &opts, on_event),
+    };
+    if let Some(g) = guests.as_mut() {
+        g.detach_all(&mut sw);
+    }
     let code = match r {
         Ok(st) => {
             if !args.quiet {
