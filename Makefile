@@ -39,7 +39,7 @@ test-unit:
 
 # What the guest links must stay no_std: build it for the bare-metal target the guest uses.
 test-nostd:
-	$(CARGO) build --release -p clickos-config -p clickos-elements --target x86_64-unknown-none
+	$(CARGO) build --release -p clickos-config -p clickos-elements -p clickos-xenstore --target x86_64-unknown-none
 	$(CARGO) build --release -p clickos-vale --no-default-features --target x86_64-unknown-none
 
 # Boots Xen + dom0 in QEMU once and runs images/scenarios/*.sh with the guest image and

@@ -3,7 +3,7 @@
 //! Layout (Hermit/Tock style): almost everything is plain Rust that unit-tests on the host —
 //! the ABI types ([`abi`]), shared byte rings ([`ring`]), the console ([`console`]), event
 //! bitmaps ([`events`]), time scaling ([`time`]), the frame allocator ([`pfa`]), page-table
-//! extension ([`paging`]) and the Xenstore protocol and client ([`xenstore`]). The thin
+//! extension ([`paging`]) and the Xenstore protocol and client ([`xenstore`], its wire format from the shared `clickos-xenstore` crate). The thin
 //! hypervisor-facing part — boot assembly, hypercalls, the glue that instantiates the above on
 //! real pages — is in [`arch`] and [`kernel`], built only for `target_os = "none"` with the
 //! `guest` feature.

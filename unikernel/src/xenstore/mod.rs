@@ -1,8 +1,8 @@
-//! Xenstore: the wire format ([`wire`], usable by dom0 tools too) and the guest's ring client
-//! ([`client`]).
+//! Xenstore: the wire format ([`wire`], from the shared `clickos-xenstore` crate, which dom0 tools
+//! use too) and the guest's ring client ([`client`]).
 
 pub mod client;
-pub mod wire;
+pub use ::xenstore::wire;
 
 pub use client::{Client, TxId, TX_NONE};
 pub use wire::{Errno, Error, Perm, WatchEvent};
