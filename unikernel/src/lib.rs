@@ -16,6 +16,7 @@ pub mod abi;
 pub mod console;
 pub mod control;
 pub mod events;
+pub mod fastpath;
 pub mod paging;
 pub mod pfa;
 pub mod ring;

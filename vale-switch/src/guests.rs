@@ -16,14 +16,15 @@
 use std::boxed::Box;
 use std::format;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::string::{String, ToString};
+use std::time::Instant;
 use std::vec::Vec;
 
 use netback_netmap::{RingSize, Store};
+use xenstore::dom0::{Xs, TX_NONE};
 
 use crate::ports::xen::XenGuestPort;
 use crate::ports::{format_mac, parse_mac, AfPacketPort};
@@ -82,46 +83,31 @@ impl Request {
     }
 }
 
-/// Xenstore through the `xenstore-*` tools (each call is a process; attach and detach are rare).
-pub struct ToolStore;
+/// dom0's Xenstore client as the backend's [`Store`].
+pub struct XsStore(pub Xs);
 
-impl Store for ToolStore {
+impl XsStore {
+    pub fn open() -> io::Result<XsStore> {
+        Xs::open().map(XsStore).map_err(xs_err)
+    }
+}
+
+fn xs_err(e: xenstore::dom0::Error) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+impl Store for XsStore {
     fn write(&mut self, path: &str, value: &str) -> io::Result<()> {
-        run_tool(Command::new("xenstore-write").arg(path).arg(value))
+        self.0
+            .write(TX_NONE, path, value.as_bytes())
+            .map_err(xs_err)
     }
     fn remove(&mut self, path: &str) -> io::Result<()> {
-        // xenstore-rm of a missing node fails; gone is what we want.
-        let _ = run_tool(Command::new("xenstore-rm").arg(path));
-        Ok(())
+        match self.0.rm(TX_NONE, path) {
+            Err(e) if !e.is_enoent() => Err(xs_err(e)),
+            _ => Ok(()),
+        }
     }
-}
-
-fn run_tool(c: &mut Command) -> io::Result<()> {
-    let out = c.stdin(Stdio::null()).output()?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(io::Error::other(format!(
-            "{:?}: {}",
-            c.get_program(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
-    }
-}
-
-/// Domains that exist (children of `/local/domain`).
-fn live_domains() -> io::Result<Vec<u16>> {
-    let out = Command::new("xenstore-list")
-        .arg("/local/domain")
-        .stdin(Stdio::null())
-        .output()?;
-    if !out.status.success() {
-        return Err(io::Error::other("xenstore-list /local/domain failed"));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect())
 }
 
 struct Attached {
@@ -132,47 +118,36 @@ struct Attached {
     grants: usize,
 }
 
-/// `@releaseDomain` events, through a `xenstore-watch` child whose output we poll.
+/// `@releaseDomain` events, on a Xenstore connection of their own (polled at housekeeping).
 struct ReleaseWatch {
-    child: Child,
-    fd: RawFd,
+    xs: Xs,
 }
+
+const RELEASE_TOKEN: &str = "clickos-switchd-release";
 
 impl ReleaseWatch {
     fn start() -> io::Result<ReleaseWatch> {
-        let child = Command::new("xenstore-watch")
-            .arg("@releaseDomain")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let fd = child.stdout.as_ref().expect("piped").as_raw_fd();
-        // SAFETY: fcntl on a descriptor the child handle owns.
-        unsafe {
-            let fl = libc::fcntl(fd, libc::F_GETFL);
-            libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
-        }
-        Ok(ReleaseWatch { child, fd })
+        let mut xs = Xs::open().map_err(xs_err)?;
+        xs.watch("@releaseDomain", RELEASE_TOKEN).map_err(xs_err)?;
+        Ok(ReleaseWatch { xs })
     }
 
-    /// Reads what is pending; true if any event came.
+    /// Consumes pending events; true if a domain was released.
     fn fired(&mut self) -> bool {
-        let mut buf = [0u8; 512];
         let mut any = false;
-        while let Some(out) = self.child.stdout.as_mut() {
-            match out.read(&mut buf) {
-                Ok(n) if n > 0 => any = true,
-                _ => break,
-            }
+        while let Ok(Some(ev)) = self.xs.next_event(Some(Instant::now())) {
+            any |= ev.token == RELEASE_TOKEN;
         }
         any
     }
-}
 
-impl Drop for ReleaseWatch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Domains that exist (children of `/local/domain`).
+    fn live_domains(&mut self) -> io::Result<Vec<u16>> {
+        let names = self
+            .xs
+            .directory(TX_NONE, "/local/domain")
+            .map_err(xs_err)?;
+        Ok(names.iter().filter_map(|n| n.parse().ok()).collect())
     }
 }
 
@@ -228,12 +203,10 @@ impl Guests {
         })
     }
 
-    /// Descriptors that wake the switch for us.
+    /// Descriptors that wake the switch for us (the release watch is polled at housekeeping,
+    /// ten times a second at least).
     pub fn fds(&self, out: &mut Vec<i32>) {
         out.push(self.listener.as_raw_fd());
-        if let Some(w) = &self.watch {
-            out.push(w.fd);
-        }
     }
 
     /// Answers pending requests and handles domain releases. Called after a wake-up on our
@@ -247,8 +220,7 @@ impl Guests {
         }
         if self.recheck > 0 {
             self.recheck -= 1;
-            // Every third tick (0.3 s while busy): each look is a process.
-            if self.recheck.is_multiple_of(3) && !self.attached.is_empty() {
+            if !self.attached.is_empty() {
                 self.reap(sw);
             }
         }
@@ -361,7 +333,9 @@ impl Guests {
 
     /// Detaches the vifs of domains that no longer exist.
     fn reap(&mut self, sw: &mut Switch) {
-        let Ok(live) = live_domains() else { return };
+        let Some(Ok(live)) = self.watch.as_mut().map(|w| w.live_domains()) else {
+            return;
+        };
         let gone: Vec<(u16, u32)> = self
             .attached
             .iter()

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 
 use hashbrown::HashMap;
 
-use crate::ring::{Ring, RingError};
+use crate::ring::{Geometry, Ring, RingError};
 
 /// Most frames taken from one port in one pass.
 pub const MAX_BURST: usize = 256;
@@ -539,6 +539,30 @@ impl Port for RingPort {
     fn port_stats(&self, out: &mut Vec<(&'static str, u64)>) {
         out.push(("kicks", self.kicks));
     }
+}
+
+/// Formats the two regions of a guest attachment and returns the switch's port over them:
+/// the switch produces into `to_guest` and consumes `from_guest`, which dom0 formats too (so
+/// the guest only ever attaches and its view of the geometry is checked).
+///
+/// # Safety
+/// Both pointers must address `geo.region_size()` bytes, page-aligned, that stay mapped while
+/// the port exists.
+pub unsafe fn guest_ring_port(
+    name: &str,
+    to_guest: *mut u8,
+    from_guest: *mut u8,
+    geo: Geometry,
+    kick: Option<Box<dyn FnMut() + Send>>,
+) -> RingPort {
+    // SAFETY: per the contract above.
+    let (tx, rx) = unsafe {
+        let tx = Ring::format(to_guest, geo);
+        let _ = Ring::format(from_guest, geo);
+        let rx = Ring::attach(from_guest, geo, false).expect("the geometry just written");
+        (tx, rx)
+    };
+    RingPort::new(name, rx, tx, kick)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use vale::ring::{Geometry, OwnedRegion, Ring};
-use vale::switch::{RingPort, Switch};
+use vale::switch::{guest_ring_port, Switch};
 
 const G1: [u8; 6] = [0x02, 0xa7, 0x3c, 0x91, 0x5e, 0x01];
 const G2: [u8; 6] = [0x02, 0xa7, 0x3c, 0x91, 0x5e, 0x02];
@@ -40,15 +40,17 @@ fn net() -> Net {
     for name in ["g1", "g2", "evil"] {
         let a = OwnedRegion::new(g);
         let b = OwnedRegion::new(g);
+        // The port is built the way clickos-switchd builds a Xen guest's port over the pages
+        // it granted (`guest_ring_port`: b is "to guest", a "from guest"), so the hostile
+        // guest exercises exactly the production path.
         // SAFETY: the regions live in `regions` as long as the rings (Net owns both).
-        let (gt, sr, st, gr) = unsafe {
-            let gt = Ring::format(a.ptr(), g);
-            let sr = Ring::attach(a.ptr(), g, false).unwrap();
-            let st = Ring::format(b.ptr(), g);
+        let (port, gt, gr) = unsafe {
+            let port = guest_ring_port(name, b.ptr(), a.ptr(), g, None);
+            let gt = Ring::attach(a.ptr(), g, true).unwrap();
             let gr = Ring::attach(b.ptr(), g, false).unwrap();
-            (gt, sr, st, gr)
+            (port, gt, gr)
         };
-        sw.attach(Box::new(RingPort::new(name, sr, st, None)));
+        sw.attach(Box::new(port));
         guests.push(Guest {
             to_switch: gt,
             from_switch: gr,

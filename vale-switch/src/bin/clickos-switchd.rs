@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use netback_netmap::RingSize;
 use vale::daemon::{self, Event, Options, PortSpec};
-use vale::guests::{GuestMode, Guests, ToolStore};
+use vale::guests::{GuestMode, Guests, XsStore};
 use vale::ring::Geometry;
 use vale::switch::{Switch, MAX_BURST};
 
@@ -154,7 +154,14 @@ fn main() -> ExitCode {
                 nslots: n,
                 buf_size: b,
             };
-            match Guests::new(path, mode, size, Box::new(ToolStore), !args.no_domain_watch) {
+            let store = match XsStore::open() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("clickos-switchd: xenstore: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            match Guests::new(path, mode, size, Box::new(store), !args.no_domain_watch) {
                 Ok(g) => Some(g),
                 Err(e) => {
                     eprintln!("clickos-switchd: {e}");

@@ -16,32 +16,9 @@ use std::vec::Vec;
 use netback_netmap::evtchn::{drain_raw, notify_raw};
 use netback_netmap::{Attachment, RingSize, Store};
 
-use crate::ring::{Geometry, Ring, RingError};
+use crate::ring::{Geometry, RingError};
+pub use crate::switch::guest_ring_port;
 use crate::switch::{Port, RingPort};
-
-/// Formats the two regions of a guest attachment and returns the switch's port over them:
-/// the switch produces into `to_guest` and consumes `from_guest`, which dom0 formats too (so
-/// the guest only ever attaches and its view of the geometry is checked).
-///
-/// # Safety
-/// Both pointers must address `geo.region_size()` bytes, page-aligned, that stay mapped while
-/// the port exists.
-pub unsafe fn guest_ring_port(
-    name: &str,
-    to_guest: *mut u8,
-    from_guest: *mut u8,
-    geo: Geometry,
-    kick: Option<Box<dyn FnMut() + Send>>,
-) -> RingPort {
-    // SAFETY: per the contract above.
-    let (tx, rx) = unsafe {
-        let tx = Ring::format(to_guest, geo);
-        let _ = Ring::format(from_guest, geo);
-        let rx = Ring::attach(from_guest, geo, false).expect("the geometry just written");
-        (tx, rx)
-    };
-    RingPort::new(name, rx, tx, kick)
-}
 
 /// A guest vif on the fast path.
 pub struct XenGuestPort {
