@@ -260,6 +260,14 @@ pub struct EvtchnPort {
     pub port: u32,
 }
 
+/// `struct evtchn_alloc_unbound`: a port in `dom` that `remote_dom` may bind.
+#[repr(C)]
+pub struct EvtchnAllocUnbound {
+    pub dom: u16,
+    pub remote_dom: u16,
+    pub port: u32,
+}
+
 /// `struct evtchn_bind_virq`.
 #[repr(C)]
 pub struct EvtchnBindVirq {
@@ -330,6 +338,9 @@ const _: () = {
     assert!(offset_of!(SchedPoll, nr_ports) == 8);
     assert!(offset_of!(SchedPoll, timeout) == 16);
     assert!(size_of::<EvtchnBindVirq>() == 12);
+    assert!(size_of::<EvtchnAllocUnbound>() == 8);
+    assert!(offset_of!(EvtchnAllocUnbound, remote_dom) == 2);
+    assert!(offset_of!(EvtchnAllocUnbound, port) == 4);
 };
 
 #[cfg(test)]

@@ -45,6 +45,11 @@ pub trait Channel {
     fn wait(&mut self, deadline: Option<u64>) -> bool;
     /// Xen system time now, in ns (for deadlines).
     fn now(&self) -> u64;
+    /// True if something else the guest waits for (a netfront event) fired during the last
+    /// wait: a wait for watch events gives up then, so the caller can attend to it.
+    fn interrupted(&mut self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ pub mod console;
 pub mod control;
 pub mod events;
 pub mod fastpath;
+pub mod gnttab;
+pub mod netfront;
 pub mod paging;
 pub mod pfa;
 pub mod ring;

@@ -40,9 +40,17 @@ impl Platform for GuestPlatform {
         crate::println!("{line}");
     }
     fn net_device(&mut self, id: u32) -> Result<Box<dyn NetDevice>, String> {
-        Err(format!(
-            "no network device {id}: the guest has no netfront yet (it comes in a later phase)"
-        ))
+        // The ClickOS fast path when clickos-switchd offered it, else netfront (both connected
+        // at boot); the router's thread sleeps on the device's event channel.
+        let (dev, port) = match super::fastpath::device(id) {
+            Some(d) => d,
+            None => (super::netfront::device(id)?, super::netfront::port(id).unwrap_or(0)),
+        };
+        let mut w = self.wake_ports.borrow_mut();
+        if port != 0 && !w.contains(&port) {
+            w.push(port);
+        }
+        Ok(dev)
     }
 }
 

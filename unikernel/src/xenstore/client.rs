@@ -85,7 +85,9 @@ impl<C: Channel> Client<C> {
     }
 
     /// Reads the next whole message from the response ring.
-    fn recv(&mut self, deadline: Option<u64>) -> Result<Message, Error> {
+    /// The next message; with `interruptible`, gives up with [`Error::Timeout`] when the
+    /// channel reports another event source fired (the idle wait of the main loop).
+    fn recv(&mut self, deadline: Option<u64>, interruptible: bool) -> Result<Message, Error> {
         loop {
             let n = self
                 .rsp
@@ -99,7 +101,7 @@ impl<C: Channel> Client<C> {
                 }
                 continue;
             }
-            if self.timed_out(deadline) {
+            if self.timed_out(deadline) || (interruptible && self.chan.interrupted()) {
                 return Err(Error::Timeout);
             }
             self.chan.wait(deadline);
@@ -123,7 +125,7 @@ impl<C: Channel> Client<C> {
         let msg = req.encode(id, tx)?;
         self.send(&msg)?;
         loop {
-            let m = self.recv(None)?;
+            let m = self.recv(None, false)?;
             let Some(m) = self.sort(m)? else { continue };
             if m.header.req_id != id {
                 self.stray_replies += 1;
@@ -221,7 +223,7 @@ impl<C: Channel> Client<C> {
             if let Some(e) = self.events.pop_front() {
                 return Ok(e);
             }
-            let m = self.recv(deadline)?;
+            let m = self.recv(deadline, true)?;
             if self.sort(m)?.is_some() {
                 self.stray_replies += 1;
             }

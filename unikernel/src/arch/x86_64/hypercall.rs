@@ -140,6 +140,26 @@ pub fn bind_virq(virq: u32, vcpu: u32) -> Result<u32, i64> {
     Ok(b.port)
 }
 
+/// A port for `remote_dom` to bind (the backend of a split driver).
+pub fn evtchn_alloc_unbound(remote_dom: u16) -> Result<u32, i64> {
+    let mut a = abi::EvtchnAllocUnbound {
+        dom: abi::DOMID_SELF,
+        remote_dom,
+        port: 0,
+    };
+    // SAFETY: evtchn_alloc_unbound.
+    result(unsafe { event_channel_op(abi::evtchnop::ALLOC_UNBOUND, &mut a) })?;
+    Ok(a.port)
+}
+
+/// `HYPERVISOR_grant_table_op(cmd, args, count)`.
+///
+/// # Safety
+/// `args` must point to `count` structures of the type `cmd` expects.
+pub unsafe fn grant_table_op<T>(cmd: u64, args: *mut T, count: u32) -> i64 {
+    hypercall(nr::GRANT_TABLE_OP, cmd, args as u64, count as u64, 0, 0)
+}
+
 /// One-shot timer: VIRQ_TIMER fires at `deadline_ns` (system time); 0 cancels.
 pub fn set_timer_op(deadline_ns: u64) -> Result<(), i64> {
     // SAFETY: no memory arguments.
