@@ -297,6 +297,9 @@ impl Guests {
             }
         };
         let k = sw.attach(port);
+        // The vif's MAC is known: frames to the guest are not flooded to every port before it
+        // has sent anything, and no other port can claim its address.
+        sw.add_static_mac(mac, k);
         self.attached.push(Attached {
             domid,
             devid,

@@ -80,6 +80,9 @@ struct Slot {
 struct MacEntry {
     port: usize,
     seen: u64,
+    /// Configured, not learned (a guest vif's own address): never aged, never moved by a frame
+    /// another port sends with it as source.
+    fixed: bool,
 }
 
 /// Where the frames of one batch go.
@@ -171,6 +174,7 @@ impl Switch {
         let have = self.ports[src].as_ref().map_or(0, |s| s.macs);
         match self.macs.get_mut(&mac) {
             Some(e) if e.port == src => e.seen = now,
+            Some(e) if e.fixed => {}
             Some(e) => {
                 // The address moved (or is spoofed): follow it if the new port has room.
                 if have < limit {
@@ -192,6 +196,7 @@ impl Switch {
                         MacEntry {
                             port: src,
                             seen: now,
+                            fixed: false,
                         },
                     );
                     if let Some(Some(s)) = self.ports.get_mut(src) {
@@ -453,7 +458,32 @@ impl Switch {
     /// Forgets MAC entries older than the ageing time.
     pub fn age(&mut self, now: u64) {
         let ageing = self.ageing;
-        self.forget(|e| now.saturating_sub(e.seen) > ageing);
+        self.forget(|e| !e.fixed && now.saturating_sub(e.seen) > ageing);
+    }
+
+    /// Binds `mac` to port `k` for as long as the port is attached: frames to it are not flooded
+    /// before the port has sent anything, and no other port can take the address over. Used for
+    /// a guest vif's configured MAC. Replaces a learned entry; returns false if `k` is not a port.
+    pub fn add_static_mac(&mut self, mac: [u8; 6], k: usize) -> bool {
+        if !matches!(self.ports.get(k), Some(Some(_))) {
+            return false;
+        }
+        if let Some(old) = self.macs.insert(
+            mac,
+            MacEntry {
+                port: k,
+                seen: 0,
+                fixed: true,
+            },
+        ) {
+            if let Some(Some(s)) = self.ports.get_mut(old.port) {
+                s.macs = s.macs.saturating_sub(1);
+            }
+        }
+        if let Some(Some(s)) = self.ports.get_mut(k) {
+            s.macs += 1;
+        }
+        true
     }
 }
 
@@ -660,6 +690,38 @@ mod tests {
         assert!(guests[2].recv().is_empty());
         assert_eq!(sw.counters(0).unwrap().rx_packets, 2);
         assert_eq!(sw.counters(1).unwrap().tx_packets, 2);
+    }
+
+    #[test]
+    fn static_macs_are_not_flooded_aged_or_stolen() {
+        let mut regions = Vec::new();
+        let mut sw = Switch::new(32, 10);
+        let mut guests = Vec::new();
+        for n in ["a", "b", "c"] {
+            let (p, g) = port(n, &mut regions);
+            sw.attach(Box::new(p));
+            guests.push(g);
+        }
+        assert!(sw.add_static_mac([2, 0, 0, 0, 0, 2], 1));
+        assert!(!sw.add_static_mac([2, 0, 0, 0, 0, 9], 7));
+        // a -> b before b ever sent: b only.
+        guests[0].send(&[frame(2, 1, 7)]);
+        sw.forward(0);
+        assert_eq!(guests[1].recv().len(), 1);
+        assert!(guests[2].recv().is_empty());
+        // c claims b's address as its source: the entry stays on b.
+        guests[2].send(&[frame(1, 2, 8)]);
+        sw.forward(1);
+        guests[0].recv();
+        guests[0].send(&[frame(2, 1, 9)]);
+        sw.forward(2);
+        assert_eq!(guests[1].recv().len(), 1);
+        assert!(guests[2].recv().is_empty());
+        // Not aged; forgotten when its port goes.
+        sw.age(1_000_000);
+        assert_eq!(sw.mac_table_len(), 1);
+        drop(sw.detach(1));
+        assert_eq!(sw.mac_table_len(), 0);
     }
 
     #[test]

@@ -44,7 +44,10 @@ impl Platform for GuestPlatform {
         // at boot); the router's thread sleeps on the device's event channel.
         let (dev, port) = match super::fastpath::device(id) {
             Some(d) => d,
-            None => (super::netfront::device(id)?, super::netfront::port(id).unwrap_or(0)),
+            None => (
+                super::netfront::device(id)?,
+                super::netfront::port(id).unwrap_or(0),
+            ),
         };
         let mut w = self.wake_ports.borrow_mut();
         if port != 0 && !w.contains(&port) {

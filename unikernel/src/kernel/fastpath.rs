@@ -95,9 +95,8 @@ fn map_at(va: *mut u8, dom: u16, refs: &[u32]) -> Result<(), String> {
         .collect();
     // SAFETY: `ops.len()` gnttab_map_grant_ref structs; every host_addr is a page of ours whose
     // PTE Xen replaces.
-    let r = unsafe {
-        hypercall::grant_table_op(op::MAP_GRANT_REF, ops.as_mut_ptr(), ops.len() as u32)
-    };
+    let r =
+        unsafe { hypercall::grant_table_op(op::MAP_GRANT_REF, ops.as_mut_ptr(), ops.len() as u32) };
     if let Some((k, bad)) = ops.iter().enumerate().find(|(_, m)| m.status != GNTST_OKAY) {
         return Err(format!(
             "GNTTABOP_map_grant_ref(dom {dom}, ref {}): error {r}, status {} (page {k} of {})",
@@ -114,7 +113,10 @@ fn map_at(va: *mut u8, dom: u16, refs: &[u32]) -> Result<(), String> {
 
 type Xs<C> = Client<C>;
 
-fn read_opt<C: crate::events::Channel>(xs: &mut Xs<C>, path: &str) -> Result<Option<Vec<u8>>, String> {
+fn read_opt<C: crate::events::Channel>(
+    xs: &mut Xs<C>,
+    path: &str,
+) -> Result<Option<Vec<u8>>, String> {
     match xs.read(TX_NONE, path) {
         Ok(v) => Ok(Some(v)),
         Err(Error::Errno(Errno::ENOENT)) => Ok(None),
