@@ -67,6 +67,45 @@ fn bind_interdomain(remote_dom: u16, remote_port: u32) -> Result<u32, String> {
     Ok(b.local_port)
 }
 
+/// `struct mmuext_op` (24 bytes: cmd, then two 8-byte argument unions).
+#[repr(C)]
+struct MmuextOp {
+    cmd: u32,
+    _pad: u32,
+    arg1: u64,
+    arg2: u64,
+}
+const MMUEXT_TLB_FLUSH_LOCAL: u32 = 6;
+const DOMID_SELF: u64 = 0x7FF0;
+
+/// Flushes this vCPU's TLB. Needed after mapping grants over pages we had touched: Xen replaces
+/// the PTEs but does not flush a translation this vCPU may still cache, and reads through it
+/// would see the old (zeroed) frame — measured here: the ref page read back as zeros.
+pub fn flush_tlb_local() -> Result<(), String> {
+    let mut op = MmuextOp {
+        cmd: MMUEXT_TLB_FLUSH_LOCAL,
+        _pad: 0,
+        arg1: 0,
+        arg2: 0,
+    };
+    let mut done: u32 = 0;
+    // SAFETY: one mmuext_op for ourselves; `done` receives the count.
+    let r = unsafe {
+        hypercall::hypercall(
+            crate::abi::hypercall::MMUEXT_OP,
+            &mut op as *mut MmuextOp as u64,
+            1,
+            &mut done as *mut u32 as u64,
+            DOMID_SELF,
+            0,
+        )
+    };
+    if r < 0 {
+        return Err(format!("MMUEXT_TLB_FLUSH_LOCAL: error {r}"));
+    }
+    Ok(())
+}
+
 /// `pages` zeroed, contiguous, page-aligned heap pages (mapped 1:1): the addresses grants are
 /// mapped at. Never freed: the mappings last for the domain's lifetime.
 fn heap_pages(pages: usize) -> Result<*mut u8, String> {
@@ -108,7 +147,7 @@ fn map_at(va: *mut u8, dom: u16, refs: &[u32]) -> Result<(), String> {
     if r < 0 {
         return Err(format!("GNTTABOP_map_grant_ref: error {r}"));
     }
-    Ok(())
+    flush_tlb_local()
 }
 
 type Xs<C> = Client<C>;
