@@ -200,7 +200,7 @@ send() {
 # guest_counts: fw c/drop/out and nat c/out, retried while frames are in flight.
 guest_counts() {
     local i fc fd fo nc no
-    for i in $(seq 1 40); do
+    for i in $(seq 1 12); do
         fc=$(handler fw c count) && fd=$(handler fw drop count) && fo=$(handler fw out count) &&
             nc=$(handler nat c count) && no=$(handler nat out count) || return 1
         [ "$fc/$fd/$fo/$nc/$no" = "1000/400/600/600/600" ] && break

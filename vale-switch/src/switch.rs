@@ -495,6 +495,10 @@ pub struct RingPort {
     tx: Ring,
     kick: Option<Box<dyn FnMut() + Send>>,
     rx_batch: usize,
+    /// Frames pushed into `tx` since the last publish: a flush with none publishes nothing and,
+    /// above all, sends no kick (the switch flushes every port on every pass, and a peer asleep
+    /// with its flag set would otherwise be kicked once per pass).
+    unpublished: u32,
     /// Kicks sent (for the notification-vs-polling measurements).
     pub kicks: u64,
 }
@@ -507,6 +511,7 @@ impl RingPort {
             tx,
             kick,
             rx_batch: 0,
+            unpublished: 0,
             kicks: 0,
         }
     }
@@ -532,7 +537,7 @@ impl Port for RingPort {
     }
 
     fn rx_release(&mut self, n: usize) {
-        if self.rx.release(n as u32) {
+        if n > 0 && self.rx.release(n as u32) {
             if let Some(k) = self.kick.as_mut() {
                 k();
                 self.kicks += 1;
@@ -542,10 +547,16 @@ impl Port for RingPort {
     }
 
     fn tx(&mut self, frame: &[u8]) -> Result<bool, RingError> {
-        self.tx.push(frame)
+        let pushed = self.tx.push(frame)?;
+        self.unpublished += pushed as u32;
+        Ok(pushed)
     }
 
     fn tx_flush(&mut self) {
+        if self.unpublished == 0 {
+            return;
+        }
+        self.unpublished = 0;
         if self.tx.publish() {
             if let Some(k) = self.kick.as_mut() {
                 k();
@@ -690,6 +701,39 @@ mod tests {
         assert!(guests[2].recv().is_empty());
         assert_eq!(sw.counters(0).unwrap().rx_packets, 2);
         assert_eq!(sw.counters(1).unwrap().tx_packets, 2);
+    }
+
+    #[test]
+    fn an_idle_flush_sends_no_kick() {
+        use core::sync::atomic::{AtomicU32, Ordering};
+        static KICKS: AtomicU32 = AtomicU32::new(0);
+        let g = Geometry::new(8, 128);
+        let a = OwnedRegion::new(g);
+        let b = OwnedRegion::new(g);
+        // SAFETY: the regions outlive the port and the peer's rings in this test.
+        let mut p = unsafe {
+            guest_ring_port(
+                "p",
+                b.ptr(),
+                a.ptr(),
+                g,
+                Some(Box::new(|| {
+                    KICKS.fetch_add(1, Ordering::SeqCst);
+                })),
+            )
+        };
+        let peer_rx = unsafe { Ring::attach(b.ptr(), g, false) }.unwrap();
+        // The peer sleeps: its flag stays set.
+        assert_eq!(peer_rx.consumer_sleep().unwrap(), 0);
+        for _ in 0..10 {
+            p.tx_flush();
+            p.rx_release(0);
+        }
+        assert_eq!(KICKS.load(Ordering::SeqCst), 0, "nothing new: no kick");
+        assert!(p.tx(&[1; 60]).unwrap());
+        p.tx_flush();
+        p.tx_flush();
+        assert_eq!(KICKS.load(Ordering::SeqCst), 1, "one kick for the new frame");
     }
 
     #[test]
