@@ -74,6 +74,10 @@ struct Args {
     /// Pin the switch to this CPU.
     #[arg(long)]
     cpu: Option<usize>,
+    /// Empty passes over the ports before the switch sleeps (a short spin catches back-to-back
+    /// batches without a wake-up; on an emulated machine spinning costs more than waking).
+    #[arg(long, default_value_t = 64)]
+    spin_passes: u32,
     /// Do not print the counters at exit.
     #[arg(long, short)]
     quiet: bool,
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
     sw.mac_per_port = args.mac_per_port;
     let mut opts = Options {
         until_replayed: args.until_replayed,
+        spin_passes: args.spin_passes.max(1),
         ..Options::default()
     };
     for spec in &args.ports {
