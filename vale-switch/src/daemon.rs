@@ -34,9 +34,12 @@ pub enum PortSpec {
     },
     /// `shm:PATH`: a shared-memory ring pair at PATH with a control socket at PATH.sock.
     Shm(PathBuf),
+    /// `sink:MAC`: counts and discards what it is sent; MAC is its static address (a benchmark's
+    /// destination that never sends, so frames to it are not flooded).
+    Sink([u8; 6]),
 }
 
-const SPEC_HELP: &str = "expected if:NAME, tap:NAME, pcap:IN[,OUT] or shm:PATH";
+const SPEC_HELP: &str = "expected if:NAME, tap:NAME, pcap:IN[,OUT], shm:PATH or sink:MAC";
 
 impl PortSpec {
     pub fn parse(s: &str) -> Result<PortSpec, String> {
@@ -48,6 +51,9 @@ impl PortSpec {
             "if" if !rest.is_empty() => Ok(PortSpec::Interface(rest.to_string())),
             "tap" if !rest.is_empty() => Ok(PortSpec::Tap(rest.to_string())),
             "shm" if !rest.is_empty() => Ok(PortSpec::Shm(PathBuf::from(rest))),
+            "sink" => crate::ports::parse_mac(rest)
+                .map(PortSpec::Sink)
+                .ok_or_else(|| format!("'{s}': sink:MAC needs a MAC address")),
             "pcap" => {
                 let (i, o) = rest.split_once(',').unwrap_or((rest, ""));
                 let (input, output) = (opt(i), opt(o));
@@ -68,6 +74,9 @@ impl PortSpec {
             PortSpec::Interface(n) => std::boxed::Box::new(AfPacketPort::open(n)?),
             PortSpec::Tap(n) => std::boxed::Box::new(TapPort::open(n)?),
             PortSpec::Shm(p) => std::boxed::Box::new(ShmRingPort::at_path(p, geo)?),
+            PortSpec::Sink(m) => std::boxed::Box::new(SinkPort {
+                name: format!("sink:{}", crate::ports::format_mac(m)),
+            }),
             PortSpec::Pcap { input, output } => std::boxed::Box::new(
                 PcapPort::open(input.as_deref(), output.as_deref())?.named(&format!(
                     "pcap:{},{}",
@@ -78,8 +87,38 @@ impl PortSpec {
         })
     }
 
+    /// The static MAC address the port owns, if any.
+    pub fn static_mac(&self) -> Option<[u8; 6]> {
+        match self {
+            PortSpec::Sink(m) => Some(*m),
+            _ => None,
+        }
+    }
+
     pub fn is_replay(&self) -> bool {
         matches!(self, PortSpec::Pcap { input: Some(_), .. })
+    }
+}
+
+/// A port that takes everything and sends nothing: the switch's own counters are the count.
+pub struct SinkPort {
+    name: String,
+}
+
+impl Port for SinkPort {
+    fn rx_batch(&mut self, _: usize) -> Result<usize, crate::ring::RingError> {
+        Ok(0)
+    }
+    fn rx_frame(&self, _: usize) -> &[u8] {
+        &[]
+    }
+    fn rx_release(&mut self, _: usize) {}
+    fn tx(&mut self, _: &[u8]) -> Result<bool, crate::ring::RingError> {
+        Ok(true)
+    }
+    fn tx_flush(&mut self) {}
+    fn name(&self) -> &str {
+        &self.name
     }
 }
 
@@ -455,6 +494,11 @@ mod tests {
         assert!(PortSpec::parse("veth0").is_err());
         assert!(PortSpec::parse("xdp:eth0").is_err());
         assert!(PortSpec::parse("if:").is_err());
+        assert_eq!(
+            PortSpec::parse("sink:02:00:00:00:00:01"),
+            Ok(PortSpec::Sink([2, 0, 0, 0, 0, 1]))
+        );
+        assert!(PortSpec::parse("sink:").is_err());
     }
 
     #[test]

@@ -27,7 +27,8 @@ use vale::switch::{Switch, MAX_BURST};
 )]
 struct Args {
     /// A port: if:NAME (AF_PACKET), tap:NAME, pcap:IN[,OUT] (`-` for none), shm:PATH (a ring
-    /// pair in shared memory at PATH; peers connect through PATH.sock). Repeat for each port.
+    /// pair in shared memory at PATH; peers connect through PATH.sock), sink:MAC (counts and
+    /// discards; MAC is its static address). Repeat for each port.
     #[arg(long = "port", value_name = "SPEC", required_unless_present = "control", value_parser = PortSpec::parse)]
     ports: Vec<PortSpec>,
     /// Accept ClickOS guests (Xen vifs) on this control socket: `attach DOMID DEVID MAC`,
@@ -125,6 +126,9 @@ fn main() -> ExitCode {
         match spec.open(geo) {
             Ok(p) => {
                 let k = sw.attach(p);
+                if let Some(m) = spec.static_mac() {
+                    sw.add_static_mac(m, k);
+                }
                 if spec.is_replay() {
                     opts.replay_ports.push(k);
                 }
