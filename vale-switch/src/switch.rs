@@ -733,7 +733,11 @@ mod tests {
         assert!(p.tx(&[1; 60]).unwrap());
         p.tx_flush();
         p.tx_flush();
-        assert_eq!(KICKS.load(Ordering::SeqCst), 1, "one kick for the new frame");
+        assert_eq!(
+            KICKS.load(Ordering::SeqCst),
+            1,
+            "one kick for the new frame"
+        );
     }
 
     #[test]
