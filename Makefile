@@ -46,7 +46,7 @@ test-nostd:
 # Boots Xen + dom0 in QEMU once and runs images/scenarios/*.sh with the guest image and
 # clickos-cli inside (see images/README.md).
 test-sandbox: image
-	$(CARGO) build --release -p clickos-cli
+	$(CARGO) build --release -p clickos-cli -p clickos-vale
 	@$(MAKE) --no-print-directory -C images deps
 	@$(MAKE) --no-print-directory -C images sandbox-test
 
