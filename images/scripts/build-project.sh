@@ -32,6 +32,16 @@ if [ -n "${CLICKOS_ELF:-}" ] && [ -f "$CLICKOS_ELF" ]; then
 else
     log "project: no unikernel at ${CLICKOS_ELF:-<unset>} (not built yet?): not included"
 fi
+# The fast-path switch, its control client, and the vif hotplug script that attaches guests to it
+# (built by `cargo build --release -p clickos-vale`; skipped when not built).
+for b in clickos-switchd clickos-switchctl; do
+    src=${CLICKOS_CLI%/*}/$b
+    if [ -f "$src" ]; then
+        args+=(--bin "$src" "/usr/local/bin/$b")
+        log "project: $b from $src"
+    fi
+done
+args+=(--bin "$(dirname "$0")/../dom0/vif-clickos" /etc/xen/scripts/vif-clickos)
 for bin in ${DOM0_EXTRA_BINS:-}; do
     [ -f "$bin" ] || die "DOM0_EXTRA_BINS: $bin not found"
     args+=(--bin "$bin" "/usr/local/bin/${bin##*/}")

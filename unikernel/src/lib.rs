@@ -16,6 +16,7 @@ pub mod abi;
 pub mod console;
 pub mod control;
 pub mod events;
+pub mod fastpath;
 pub mod gnttab;
 pub mod netfront;
 pub mod paging;

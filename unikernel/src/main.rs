@@ -129,6 +129,9 @@ mod guest {
 
         // netfront: connect every vif now; the devices stay up for the domain's lifetime.
         let own: u16 = domid.trim().parse().unwrap_or(0);
+        // The ClickOS fast path first: vifs whose backend (clickos-switchd) offers it are not
+        // netfront's.
+        kernel::fastpath::connect_all(&mut k.xs);
         kernel::netfront::connect_all(&mut k.xs, own);
 
         println!("click: ready: routers under {root}/<rid>/ (config/N, config_len, status)");

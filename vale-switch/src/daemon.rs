@@ -34,9 +34,12 @@ pub enum PortSpec {
     },
     /// `shm:PATH`: a shared-memory ring pair at PATH with a control socket at PATH.sock.
     Shm(PathBuf),
+    /// `sink:MAC`: counts and discards what it is sent; MAC is its static address (a benchmark's
+    /// destination that never sends, so frames to it are not flooded).
+    Sink([u8; 6]),
 }
 
-const SPEC_HELP: &str = "expected if:NAME, tap:NAME, pcap:IN[,OUT] or shm:PATH";
+const SPEC_HELP: &str = "expected if:NAME, tap:NAME, pcap:IN[,OUT], shm:PATH or sink:MAC";
 
 impl PortSpec {
     pub fn parse(s: &str) -> Result<PortSpec, String> {
@@ -48,6 +51,9 @@ impl PortSpec {
             "if" if !rest.is_empty() => Ok(PortSpec::Interface(rest.to_string())),
             "tap" if !rest.is_empty() => Ok(PortSpec::Tap(rest.to_string())),
             "shm" if !rest.is_empty() => Ok(PortSpec::Shm(PathBuf::from(rest))),
+            "sink" => crate::ports::parse_mac(rest)
+                .map(PortSpec::Sink)
+                .ok_or_else(|| format!("'{s}': sink:MAC needs a MAC address")),
             "pcap" => {
                 let (i, o) = rest.split_once(',').unwrap_or((rest, ""));
                 let (input, output) = (opt(i), opt(o));
@@ -68,6 +74,9 @@ impl PortSpec {
             PortSpec::Interface(n) => std::boxed::Box::new(AfPacketPort::open(n)?),
             PortSpec::Tap(n) => std::boxed::Box::new(TapPort::open(n)?),
             PortSpec::Shm(p) => std::boxed::Box::new(ShmRingPort::at_path(p, geo)?),
+            PortSpec::Sink(m) => std::boxed::Box::new(SinkPort {
+                name: format!("sink:{}", crate::ports::format_mac(m)),
+            }),
             PortSpec::Pcap { input, output } => std::boxed::Box::new(
                 PcapPort::open(input.as_deref(), output.as_deref())?.named(&format!(
                     "pcap:{},{}",
@@ -78,8 +87,38 @@ impl PortSpec {
         })
     }
 
+    /// The static MAC address the port owns, if any.
+    pub fn static_mac(&self) -> Option<[u8; 6]> {
+        match self {
+            PortSpec::Sink(m) => Some(*m),
+            _ => None,
+        }
+    }
+
     pub fn is_replay(&self) -> bool {
         matches!(self, PortSpec::Pcap { input: Some(_), .. })
+    }
+}
+
+/// A port that takes everything and sends nothing: the switch's own counters are the count.
+pub struct SinkPort {
+    name: String,
+}
+
+impl Port for SinkPort {
+    fn rx_batch(&mut self, _: usize) -> Result<usize, crate::ring::RingError> {
+        Ok(0)
+    }
+    fn rx_frame(&self, _: usize) -> &[u8] {
+        &[]
+    }
+    fn rx_release(&mut self, _: usize) {}
+    fn tx(&mut self, _: &[u8]) -> Result<bool, crate::ring::RingError> {
+        Ok(true)
+    }
+    fn tx_flush(&mut self) {}
+    fn name(&self) -> &str {
+        &self.name
     }
 }
 
@@ -179,11 +218,38 @@ pub fn run(sw: &mut Switch, opts: &Options, on_event: impl FnMut(Event)) -> io::
     run_until(sw, opts, || false, on_event)
 }
 
+/// Something besides the ports that the loop serves: `clickos-switchd`'s guest control socket,
+/// which attaches and detaches ports.
+pub trait Hook {
+    /// Descriptors whose readiness should wake the loop for this hook.
+    fn fds(&self, out: &mut Vec<i32>);
+    /// Called at every housekeeping tick and when one of its descriptors is ready.
+    fn service(&mut self, sw: &mut Switch);
+}
+
+struct NoHook;
+
+impl Hook for NoHook {
+    fn fds(&self, _: &mut Vec<i32>) {}
+    fn service(&mut self, _: &mut Switch) {}
+}
+
 /// [`run`], also stopping when `stop` returns true: it is asked at every housekeeping and after
 /// every wake-up, so whoever sets the condition should also kick one of the ports.
 pub fn run_until(
     sw: &mut Switch,
     opts: &Options,
+    stop: impl FnMut() -> bool,
+    on_event: impl FnMut(Event),
+) -> io::Result<LoopStats> {
+    run_with(sw, opts, &mut NoHook, stop, on_event)
+}
+
+/// [`run_until`] with a [`Hook`] served alongside the ports.
+pub fn run_with(
+    sw: &mut Switch,
+    opts: &Options,
+    hook: &mut dyn Hook,
     mut stop: impl FnMut() -> bool,
     mut on_event: impl FnMut(Event),
 ) -> io::Result<LoopStats> {
@@ -196,10 +262,12 @@ pub fn run_until(
     let mut idle: u32 = 0;
     let mut fds: Vec<(usize, i32)> = Vec::new();
     let mut pfds: Vec<libc::pollfd> = Vec::new();
+    let mut hook_fds: Vec<i32> = Vec::new();
     let start = now_ns();
     let mut next_house = start + opts.housekeeping_ns;
     let mut next_age = start + opts.age_every_ns;
     sw.service();
+    hook.service(sw);
     loop {
         let now = now_ns();
         let moved = sw.forward(now);
@@ -215,6 +283,7 @@ pub fn run_until(
                 break;
             }
             sw.service();
+            hook.service(sw);
             if now >= next_age {
                 next_age = now + opts.age_every_ns;
                 sw.age(now);
@@ -252,6 +321,13 @@ pub fn run_until(
                 revents: 0,
             });
         }
+        hook_fds.clear();
+        hook.fds(&mut hook_fds);
+        pfds.extend(hook_fds.iter().map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        }));
         let first_port = pfds.len();
         pfds.extend(fds.iter().map(|&(_, fd)| libc::pollfd {
             fd,
@@ -272,6 +348,10 @@ pub fn run_until(
                 if pfds[0].revents != 0 && handle_signals(s, sw, &mut on_event) {
                     break;
                 }
+            }
+            let hooks = first_port - hook_fds.len()..first_port;
+            if pfds[hooks].iter().any(|p| p.revents != 0) {
+                hook.service(sw);
             }
             let mut last = usize::MAX;
             for (p, &(k, _)) in pfds[first_port..].iter().zip(&fds) {
@@ -414,6 +494,11 @@ mod tests {
         assert!(PortSpec::parse("veth0").is_err());
         assert!(PortSpec::parse("xdp:eth0").is_err());
         assert!(PortSpec::parse("if:").is_err());
+        assert_eq!(
+            PortSpec::parse("sink:02:00:00:00:00:01"),
+            Ok(PortSpec::Sink([2, 0, 0, 0, 0, 1]))
+        );
+        assert!(PortSpec::parse("sink:").is_err());
     }
 
     #[test]

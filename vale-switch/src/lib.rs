@@ -23,4 +23,6 @@ pub mod switch;
 #[cfg(feature = "std")]
 pub mod daemon;
 #[cfg(feature = "std")]
+pub mod guests;
+#[cfg(feature = "std")]
 pub mod ports;

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 
 use hashbrown::HashMap;
 
-use crate::ring::{Ring, RingError};
+use crate::ring::{Geometry, Ring, RingError};
 
 /// Most frames taken from one port in one pass.
 pub const MAX_BURST: usize = 256;
@@ -80,6 +80,9 @@ struct Slot {
 struct MacEntry {
     port: usize,
     seen: u64,
+    /// Configured, not learned (a guest vif's own address): never aged, never moved by a frame
+    /// another port sends with it as source.
+    fixed: bool,
 }
 
 /// Where the frames of one batch go.
@@ -171,6 +174,7 @@ impl Switch {
         let have = self.ports[src].as_ref().map_or(0, |s| s.macs);
         match self.macs.get_mut(&mac) {
             Some(e) if e.port == src => e.seen = now,
+            Some(e) if e.fixed => {}
             Some(e) => {
                 // The address moved (or is spoofed): follow it if the new port has room.
                 if have < limit {
@@ -192,6 +196,7 @@ impl Switch {
                         MacEntry {
                             port: src,
                             seen: now,
+                            fixed: false,
                         },
                     );
                     if let Some(Some(s)) = self.ports.get_mut(src) {
@@ -453,7 +458,32 @@ impl Switch {
     /// Forgets MAC entries older than the ageing time.
     pub fn age(&mut self, now: u64) {
         let ageing = self.ageing;
-        self.forget(|e| now.saturating_sub(e.seen) > ageing);
+        self.forget(|e| !e.fixed && now.saturating_sub(e.seen) > ageing);
+    }
+
+    /// Binds `mac` to port `k` for as long as the port is attached: frames to it are not flooded
+    /// before the port has sent anything, and no other port can take the address over. Used for
+    /// a guest vif's configured MAC. Replaces a learned entry; returns false if `k` is not a port.
+    pub fn add_static_mac(&mut self, mac: [u8; 6], k: usize) -> bool {
+        if !matches!(self.ports.get(k), Some(Some(_))) {
+            return false;
+        }
+        if let Some(old) = self.macs.insert(
+            mac,
+            MacEntry {
+                port: k,
+                seen: 0,
+                fixed: true,
+            },
+        ) {
+            if let Some(Some(s)) = self.ports.get_mut(old.port) {
+                s.macs = s.macs.saturating_sub(1);
+            }
+        }
+        if let Some(Some(s)) = self.ports.get_mut(k) {
+            s.macs += 1;
+        }
+        true
     }
 }
 
@@ -465,6 +495,10 @@ pub struct RingPort {
     tx: Ring,
     kick: Option<Box<dyn FnMut() + Send>>,
     rx_batch: usize,
+    /// Frames pushed into `tx` since the last publish: a flush with none publishes nothing and,
+    /// above all, sends no kick (the switch flushes every port on every pass, and a peer asleep
+    /// with its flag set would otherwise be kicked once per pass).
+    unpublished: u32,
     /// Kicks sent (for the notification-vs-polling measurements).
     pub kicks: u64,
 }
@@ -477,6 +511,7 @@ impl RingPort {
             tx,
             kick,
             rx_batch: 0,
+            unpublished: 0,
             kicks: 0,
         }
     }
@@ -502,7 +537,7 @@ impl Port for RingPort {
     }
 
     fn rx_release(&mut self, n: usize) {
-        if self.rx.release(n as u32) {
+        if n > 0 && self.rx.release(n as u32) {
             if let Some(k) = self.kick.as_mut() {
                 k();
                 self.kicks += 1;
@@ -512,10 +547,16 @@ impl Port for RingPort {
     }
 
     fn tx(&mut self, frame: &[u8]) -> Result<bool, RingError> {
-        self.tx.push(frame)
+        let pushed = self.tx.push(frame)?;
+        self.unpublished += pushed as u32;
+        Ok(pushed)
     }
 
     fn tx_flush(&mut self) {
+        if self.unpublished == 0 {
+            return;
+        }
+        self.unpublished = 0;
         if self.tx.publish() {
             if let Some(k) = self.kick.as_mut() {
                 k();
@@ -539,6 +580,30 @@ impl Port for RingPort {
     fn port_stats(&self, out: &mut Vec<(&'static str, u64)>) {
         out.push(("kicks", self.kicks));
     }
+}
+
+/// Formats the two regions of a guest attachment and returns the switch's port over them:
+/// the switch produces into `to_guest` and consumes `from_guest`, which dom0 formats too (so
+/// the guest only ever attaches and its view of the geometry is checked).
+///
+/// # Safety
+/// Both pointers must address `geo.region_size()` bytes, page-aligned, that stay mapped while
+/// the port exists.
+pub unsafe fn guest_ring_port(
+    name: &str,
+    to_guest: *mut u8,
+    from_guest: *mut u8,
+    geo: Geometry,
+    kick: Option<Box<dyn FnMut() + Send>>,
+) -> RingPort {
+    // SAFETY: per the contract above.
+    let (tx, rx) = unsafe {
+        let tx = Ring::format(to_guest, geo);
+        let _ = Ring::format(from_guest, geo);
+        let rx = Ring::attach(from_guest, geo, false).expect("the geometry just written");
+        (tx, rx)
+    };
+    RingPort::new(name, rx, tx, kick)
 }
 
 #[cfg(test)]
@@ -636,6 +701,75 @@ mod tests {
         assert!(guests[2].recv().is_empty());
         assert_eq!(sw.counters(0).unwrap().rx_packets, 2);
         assert_eq!(sw.counters(1).unwrap().tx_packets, 2);
+    }
+
+    #[test]
+    fn an_idle_flush_sends_no_kick() {
+        use core::sync::atomic::{AtomicU32, Ordering};
+        static KICKS: AtomicU32 = AtomicU32::new(0);
+        let g = Geometry::new(8, 128);
+        let a = OwnedRegion::new(g);
+        let b = OwnedRegion::new(g);
+        // SAFETY: the regions outlive the port and the peer's rings in this test.
+        let mut p = unsafe {
+            guest_ring_port(
+                "p",
+                b.ptr(),
+                a.ptr(),
+                g,
+                Some(Box::new(|| {
+                    KICKS.fetch_add(1, Ordering::SeqCst);
+                })),
+            )
+        };
+        let peer_rx = unsafe { Ring::attach(b.ptr(), g, false) }.unwrap();
+        // The peer sleeps: its flag stays set.
+        assert_eq!(peer_rx.consumer_sleep().unwrap(), 0);
+        for _ in 0..10 {
+            p.tx_flush();
+            p.rx_release(0);
+        }
+        assert_eq!(KICKS.load(Ordering::SeqCst), 0, "nothing new: no kick");
+        assert!(p.tx(&[1; 60]).unwrap());
+        p.tx_flush();
+        p.tx_flush();
+        assert_eq!(
+            KICKS.load(Ordering::SeqCst),
+            1,
+            "one kick for the new frame"
+        );
+    }
+
+    #[test]
+    fn static_macs_are_not_flooded_aged_or_stolen() {
+        let mut regions = Vec::new();
+        let mut sw = Switch::new(32, 10);
+        let mut guests = Vec::new();
+        for n in ["a", "b", "c"] {
+            let (p, g) = port(n, &mut regions);
+            sw.attach(Box::new(p));
+            guests.push(g);
+        }
+        assert!(sw.add_static_mac([2, 0, 0, 0, 0, 2], 1));
+        assert!(!sw.add_static_mac([2, 0, 0, 0, 0, 9], 7));
+        // a -> b before b ever sent: b only.
+        guests[0].send(&[frame(2, 1, 7)]);
+        sw.forward(0);
+        assert_eq!(guests[1].recv().len(), 1);
+        assert!(guests[2].recv().is_empty());
+        // c claims b's address as its source: the entry stays on b.
+        guests[2].send(&[frame(1, 2, 8)]);
+        sw.forward(1);
+        guests[0].recv();
+        guests[0].send(&[frame(2, 1, 9)]);
+        sw.forward(2);
+        assert_eq!(guests[1].recv().len(), 1);
+        assert!(guests[2].recv().is_empty());
+        // Not aged; forgotten when its port goes.
+        sw.age(1_000_000);
+        assert_eq!(sw.mac_table_len(), 1);
+        drop(sw.detach(1));
+        assert_eq!(sw.mac_table_len(), 0);
     }
 
     #[test]

@@ -40,14 +40,18 @@ impl Platform for GuestPlatform {
         crate::println!("{line}");
     }
     fn net_device(&mut self, id: u32) -> Result<Box<dyn NetDevice>, String> {
-        // Devices are connected at boot (kernel::netfront::connect_all); the router's thread
-        // sleeps on the device's event channel.
-        let dev = super::netfront::device(id)?;
-        if let Some(port) = super::netfront::port(id) {
-            let mut w = self.wake_ports.borrow_mut();
-            if !w.contains(&port) {
-                w.push(port);
-            }
+        // The ClickOS fast path when clickos-switchd offered it, else netfront (both connected
+        // at boot); the router's thread sleeps on the device's event channel.
+        let (dev, port) = match super::fastpath::device(id) {
+            Some(d) => d,
+            None => (
+                super::netfront::device(id)?,
+                super::netfront::port(id).unwrap_or(0),
+            ),
+        };
+        let mut w = self.wake_ports.borrow_mut();
+        if port != 0 && !w.contains(&port) {
+            w.push(port);
         }
         Ok(dev)
     }

@@ -6,6 +6,7 @@ pub mod cell;
 pub mod click;
 pub mod console;
 pub mod events;
+pub mod fastpath;
 pub mod gnttab;
 pub mod mm;
 pub mod netfront;

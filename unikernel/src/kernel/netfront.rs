@@ -191,6 +191,11 @@ pub fn connect_all(xs: &mut Xs, own_domid: u16) {
             return;
         }
     };
+    // Vifs on the ClickOS fast path are not netfront's (netback stays in InitWait).
+    let ids: Vec<u32> = ids
+        .into_iter()
+        .filter(|&id| !super::fastpath::claimed(id))
+        .collect();
     if ids.is_empty() {
         crate::println!("netfront: no vif");
         return;

@@ -13,7 +13,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use netback_netmap::RingSize;
 use vale::daemon::{self, Event, Options, PortSpec};
+use vale::guests::{GuestMode, Guests, XsStore};
 use vale::ring::Geometry;
 use vale::switch::{Switch, MAX_BURST};
 
@@ -25,9 +27,27 @@ use vale::switch::{Switch, MAX_BURST};
 )]
 struct Args {
     /// A port: if:NAME (AF_PACKET), tap:NAME, pcap:IN[,OUT] (`-` for none), shm:PATH (a ring
-    /// pair in shared memory at PATH; peers connect through PATH.sock). Repeat for each port.
-    #[arg(long = "port", value_name = "SPEC", required = true, value_parser = PortSpec::parse)]
+    /// pair in shared memory at PATH; peers connect through PATH.sock), sink:MAC (counts and
+    /// discards; MAC is its static address). Repeat for each port.
+    #[arg(long = "port", value_name = "SPEC", required_unless_present = "control", value_parser = PortSpec::parse)]
     ports: Vec<PortSpec>,
+    /// Accept ClickOS guests (Xen vifs) on this control socket: `attach DOMID DEVID MAC`,
+    /// `detach DOMID DEVID`, `resources`, `stats` (the `vif-clickos` hotplug script uses it).
+    #[arg(long, value_name = "SOCKET")]
+    control: Option<std::path::PathBuf>,
+    /// How guests are served: `fast` (granted rings, the ClickOS fast path) or `netif` (no fast
+    /// path offered; Linux netback's vifD.N through AF_PACKET).
+    #[arg(long, default_value = "fast", value_parser = ["fast", "netif"])]
+    guest_mode: String,
+    /// Slots per guest ring (a power of two; each guest maps two rings).
+    #[arg(long, default_value_t = 64)]
+    guest_slots: u32,
+    /// Bytes per guest ring buffer.
+    #[arg(long, default_value_t = 2048)]
+    guest_buf_size: u32,
+    /// Do not watch @releaseDomain (guests are then only detached by request).
+    #[arg(long)]
+    no_domain_watch: bool,
     /// Most frames taken from one port per pass.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=MAX_BURST as i64))]
     burst: u32,
@@ -55,6 +75,10 @@ struct Args {
     /// Pin the switch to this CPU.
     #[arg(long)]
     cpu: Option<usize>,
+    /// Empty passes over the ports before the switch sleeps (a short spin catches back-to-back
+    /// batches without a wake-up; on an emulated machine spinning costs more than waking).
+    #[arg(long, default_value_t = 64)]
+    spin_passes: u32,
     /// Do not print the counters at exit.
     #[arg(long, short)]
     quiet: bool,
@@ -95,12 +119,16 @@ fn main() -> ExitCode {
     sw.mac_per_port = args.mac_per_port;
     let mut opts = Options {
         until_replayed: args.until_replayed,
+        spin_passes: args.spin_passes.max(1),
         ..Options::default()
     };
     for spec in &args.ports {
         match spec.open(geo) {
             Ok(p) => {
                 let k = sw.attach(p);
+                if let Some(m) = spec.static_mac() {
+                    sw.add_static_mac(m, k);
+                }
                 if spec.is_replay() {
                     opts.replay_ports.push(k);
                 }
@@ -119,13 +147,53 @@ fn main() -> ExitCode {
             names.join(" ")
         );
     }
+    let mut guests = match &args.control {
+        Some(path) => {
+            let (n, b) = (args.guest_slots, args.guest_buf_size);
+            if !n.is_power_of_two() || n < 2 || !(64..=65535).contains(&b) {
+                eprintln!("clickos-switchd: bad guest ring geometry {n} x {b}");
+                return ExitCode::from(2);
+            }
+            let mode = if args.guest_mode == "netif" {
+                GuestMode::Netif
+            } else {
+                GuestMode::Fast
+            };
+            let size = RingSize {
+                nslots: n,
+                buf_size: b,
+            };
+            let store = match XsStore::open() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("clickos-switchd: xenstore: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            match Guests::new(path, mode, size, Box::new(store), !args.no_domain_watch) {
+                Ok(g) => Some(g),
+                Err(e) => {
+                    eprintln!("clickos-switchd: {e}");
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        None => None,
+    };
     let json = args.stats_json.clone();
-    let r = daemon::run(&mut sw, &opts, |ev| match ev {
+    let on_event = |ev: Event| match ev {
         Event::Stats(sw) => {
             print!("{}", daemon::stats_text(sw));
             write_json(&json, sw);
         }
-    });
+    };
+    let r = match guests.as_mut() {
+        Some(g) => daemon::run_with(&mut sw, &opts, g, || false, on_event),
+        None => daemon::run(&mut sw, &opts, on_event),
+    };
+    if let Some(g) = guests.as_mut() {
+        g.detach_all(&mut sw);
+    }
     let code = match r {
         Ok(st) => {
             if !args.quiet {

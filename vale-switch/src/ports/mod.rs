@@ -11,6 +11,7 @@ pub mod afpacket;
 pub mod pcap;
 pub mod shm;
 pub mod tap;
+pub mod xen;
 
 pub use afpacket::AfPacketPort;
 pub use pcap::PcapPort;

@@ -72,7 +72,7 @@ impl TapPort {
 }
 
 /// Sets IFF_UP on an interface.
-fn set_up(ifname: &str) -> io::Result<()> {
+pub(crate) fn set_up(ifname: &str) -> io::Result<()> {
     // SAFETY: ioctls on a throwaway socket with a plain-data ifreq; results checked.
     unsafe {
         let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
