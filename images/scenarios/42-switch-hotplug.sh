@@ -1,5 +1,5 @@
 #!/bin/bash
-# Scenario 40-switch-hotplug: a ClickOS guest's vif attaches to clickos-switchd through the
+# Scenario 42-switch-hotplug: a ClickOS guest's vif attaches to clickos-switchd through the
 # project's hotplug script, and everything is freed again.
 #   - clickos-switchd with a guest control socket; `xl create` with
 #     vif = [ '...,bridge=sw0,script=vif-clickos' ]: the script attaches the vif, the switch
