@@ -5,8 +5,8 @@
 use std::ffi::CString;
 use std::os::fd::RawFd;
 
-use elements::platform::NetDevice;
 use elements::batch::TxOutcome;
+use elements::platform::NetDevice;
 use elements::{Batch, PacketPool};
 
 /// Largest frame taken from the socket (Ethernet with a VLAN tag, no jumbo frames).

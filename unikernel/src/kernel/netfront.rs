@@ -16,8 +16,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
-use elements::platform::NetDevice;
 use elements::batch::TxOutcome;
+use elements::platform::NetDevice;
 use elements::{Batch, PacketPool};
 
 use super::cell::GuestCell;
