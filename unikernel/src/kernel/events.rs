@@ -1,6 +1,5 @@
 //! Event channels on the real shared_info page.
 
-use super::cell::GuestCell;
 use crate::abi::SharedInfo;
 use crate::arch::{boot, hypercall};
 use crate::events::{self, Channel};
@@ -48,51 +47,6 @@ pub fn poll(ports: &[u32], deadline: Option<u64>) {
     hypercall::sched_poll(ports, deadline.unwrap_or(0));
 }
 
-/// Most extra ports an idle wait includes.
-pub const MAX_WAKE_PORTS: usize = 16;
-
-/// Ports besides a ring's own that end the guest's idle wait (the netfronts that routers poll):
-/// the waiter is told through [`Channel::interrupted`] and goes back to running routers.
-static WAKE_PORTS: GuestCell<([u32; MAX_WAKE_PORTS], usize)> =
-    GuestCell::new(([0; MAX_WAKE_PORTS], 0));
-
-/// Adds `port` to the idle wait. Ignored past [`MAX_WAKE_PORTS`] (the routers then notice
-/// its traffic at their next timer or Xenstore event only).
-pub fn add_wake_port(port: u32) {
-    WAKE_PORTS.with(|(ports, n)| {
-        if !ports[..*n].contains(&port) && *n < MAX_WAKE_PORTS {
-            ports[*n] = port;
-            *n += 1;
-        }
-    })
-}
-
-pub fn remove_wake_port(port: u32) {
-    WAKE_PORTS.with(|(ports, n)| {
-        if let Some(i) = ports[..*n].iter().position(|&p| p == port) {
-            ports.copy_within(i + 1..*n, i);
-            *n -= 1;
-        }
-    })
-}
-
-/// (ring waits, waits ended by a wake port): how often the guest slept, for the device report.
-static WAITS: GuestCell<(u64, u64)> = GuestCell::new((0, 0));
-
-pub fn wait_counts() -> (u64, u64) {
-    WAITS.with(|w| *w)
-}
-
-/// True if one of the wake ports has an event pending (its owner clears it when it polls).
-pub fn wake_pending() -> bool {
-    let (ports, n) = WAKE_PORTS.with(|w| *w);
-    let hit = ports[..n].iter().any(|&p| is_pending(p));
-    if hit {
-        WAITS.with(|w| w.1 += 1);
-    }
-    hit
-}
-
 /// An event channel to a ring's peer (xenconsoled, xenstored).
 #[derive(Clone, Copy, Debug)]
 pub struct EvtchnChannel {
@@ -105,28 +59,13 @@ impl Channel for EvtchnChannel {
     }
 
     fn wait(&mut self, deadline: Option<u64>) -> bool {
-        let (wake, mut n) = WAKE_PORTS.with(|w| *w);
-        // A wake port already pending would end every poll at once: a wait that is not
-        // interruptible (a Xenstore reply) would spin. Wait for our own port then; the idle
-        // wait has returned before this (`interrupted`).
-        if wake[..n].iter().any(|&p| is_pending(p)) {
-            n = 0;
-        }
-        let mut ports = [0u32; MAX_WAKE_PORTS + 1];
-        ports[0] = self.port;
-        ports[1..=n].copy_from_slice(&wake[..n]);
-        WAITS.with(|w| w.0 += 1);
-        poll(&ports[..=n], deadline);
+        poll(&[self.port], deadline);
         clear_pending(self.port);
         deadline.is_none_or(|d| super::time::now() < d)
     }
 
     fn now(&self) -> u64 {
         super::time::now()
-    }
-
-    fn interrupted(&mut self) -> bool {
-        wake_pending()
     }
 }
 

@@ -49,8 +49,6 @@ pub struct Netfront {
     nif: Netif<EvtchnChannel>,
     /// Open handles (elements holding the device).
     users: u32,
-    /// Handles that receive: while there is one, the device's events end the idle wait.
-    receivers: u32,
 }
 
 enum Slot {
@@ -169,7 +167,6 @@ fn setup(xs: &mut Xs, id: u32) -> Result<Netfront, String> {
         port,
         nif,
         users: 0,
-        receivers: 0,
     })
 }
 
@@ -289,10 +286,7 @@ pub fn device(id: u32) -> Result<Box<dyn NetDevice>, String> {
         )),
     })?;
     dev.borrow_mut().users += 1;
-    Ok(Box::new(Handle {
-        dev,
-        receiving: false,
-    }))
+    Ok(Box::new(Handle { dev }))
 }
 
 /// The event channel of device `id` (the router using it sleeps on it), if connected.
@@ -317,11 +311,9 @@ pub fn report() -> Vec<String> {
 
 fn stats_line(nf: &Netfront) -> String {
     let s: Stats = nf.nif.stats;
-    let (waits, woken) = events::wait_counts();
     format!(
         "netfront {}: rx {} packets {} bytes, errors {}, bad {}; tx {} packets {} bytes, \
-         errors {}, bad {}, ring full {}, bad size {}; bad indices {}; notifies {}; guest waits \
-         {waits}, ended by a device {woken}",
+         errors {}, bad {}, ring full {}, bad size {}; bad indices {}; notifies {}",
         nf.id,
         s.rx_packets,
         s.rx_bytes,
@@ -338,25 +330,15 @@ fn stats_line(nf: &Netfront) -> String {
     )
 }
 
-/// One element's hold on a device.
+/// One element's hold on a device. (The router thread that uses it sleeps on the device's
+/// port: `click::GuestPlatform::net_device` records it.)
 struct Handle {
     dev: Rc<RefCell<Netfront>>,
-    /// This handle has received (FromNetfront): it counts in `receivers`.
-    receiving: bool,
 }
 
 impl NetDevice for Handle {
     fn receive(&mut self, pool: &mut PacketPool, out: &mut Batch, max: usize) -> usize {
         let mut d = self.dev.borrow_mut();
-        if !self.receiving {
-            // Only a device someone receives from may end the idle wait: nobody would clear
-            // the events of the others.
-            self.receiving = true;
-            d.receivers += 1;
-            if d.receivers == 1 {
-                events::add_wake_port(d.port);
-            }
-        }
         // Before looking at the ring, so that an event for what we are about to miss stays.
         events::clear_pending(d.port);
         d.nif.receive(max, |data| out.push(pool.make_from(data)))
@@ -379,13 +361,6 @@ impl Drop for Handle {
     fn drop(&mut self) {
         let mut d = self.dev.borrow_mut();
         d.users -= 1;
-        if self.receiving {
-            d.receivers -= 1;
-            if d.receivers == 0 {
-                // No router polls it now: its events must not keep waking the guest.
-                events::remove_wake_port(d.port);
-            }
-        }
         if d.users == 0 {
             crate::println!("{}", stats_line(&d));
         }
