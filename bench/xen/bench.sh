@@ -9,8 +9,8 @@
 #   - Figure 5: time to install a configuration in VM 1 while K other VMs run (K in FIG5_K),
 #     measured on the Figure-4 VMs as they accumulate;
 #   - Baseline: a minimal Linux PV domU (Debian's vmlinuz + a busybox initramfs whose /init
-#     prints a marker), xl create -> marker in its console log (LINUX_RUNS runs), and ClickOS
-#     VM 1 measured the same way (create -> boot=ok) for the ratio.
+#     prints a marker) and a ClickOS VM, booted in turns (LINUX_RUNS pairs) and both timed the
+#     same way: plain `xl create` -> marker line in the guest's console log.
 # Results are printed between "@@BENCH-FILE name@@" and "@@BENCH-END@@" lines (CSV), which
 # run.sh extracts into bench/results/.
 set -u
@@ -93,30 +93,46 @@ if [ "$TABLE1_RUNS" -gt 0 ]; then
     emit table1-xl-vvv-run1.log $W/t1-1.log
 fi
 
-# ---- Linux baseline ----------------------------------------------------------------------------
-echo "run,kernel,xl_create_s,marker_s" > $W/linux.csv
-if [ -f "$LINUX_KERNEL" ] && [ -f "$LINUX_INITRD" ]; then
+# ---- Baseline: ClickOS vs a minimal Linux PV domU, in turns, measured the same way ---------------
+# Both are started with a plain `xl create` of a minimal xl config (no vif) and timed from there
+# to a marker line in the guest's console log (xenconsoled's log, polled every 20 ms): ClickOS's
+# "click: ready" (its control plane waits for routers), Linux's LINUX-DOMU-UP (printed by /init).
+# The two alternate (ClickOS, Linux, ClickOS, ...) so that both see the same host conditions.
+CLICKOS_ELF=${CLICKOS_ELF:-/opt/clickos/clickos.elf}
+echo "run,os,kernel,memory_mb,xl_create_s,marker_s" > $W/linux.csv
+boot_to_marker() { # RUN OS NAME MARKER MEMORY KERNEL [RAMDISK EXTRA]
+    local run=$1 os=$2 n=$3 marker=$4 mem=$5 kernel=$6 ramdisk=${7:-} extra=${8:-} t0 t1 t2 ok=0 k
+    {
+        printf 'name = "%s"\ntype = "pv"\nkernel = "%s"\nmemory = %s\nvcpus = 1\non_poweroff = "destroy"\n' \
+            "$n" "$kernel" "$mem"
+        [ -n "$ramdisk" ] && printf 'ramdisk = "%s"\n' "$ramdisk"
+        [ -n "$extra" ] && printf 'extra = "%s"\n' "$extra"
+    } > $W/$n.cfg
+    rm -f $LOGDIR/guest-$n.log
+    t0=$(now_ns)
+    xl create $W/$n.cfg >/dev/null 2>&1 || { echo "bench: $os run $run: xl create failed"; return; }
+    t1=$(now_ns)
+    for k in $(seq 1 6000); do
+        grep -q "$marker" $LOGDIR/guest-$n.log 2>/dev/null && { ok=1; break; }
+        sleep 0.02
+    done
+    t2=$(now_ns)
+    if [ $ok = 1 ]; then
+        echo "$run,$os,$(basename "$kernel"),$mem,$(secs "$t0" "$t1"),$(secs "$t0" "$t2")" >> $W/linux.csv
+        echo "bench: baseline $(tail -1 $W/linux.csv)"
+    else
+        echo "bench: $os run $run: no marker"; tail -5 $LOGDIR/guest-$n.log
+    fi
+    xl destroy $n 2>/dev/null
+    for k in $(seq 1 100); do xl list $n >/dev/null 2>&1 || break; sleep 0.1; done
+}
+if [ -f "$LINUX_KERNEL" ] && [ -f "$LINUX_INITRD" ] && [ -f "$CLICKOS_ELF" ]; then
     for i in $(seq 1 "$LINUX_RUNS"); do
-        n=linux-$i
-        printf 'name = "%s"\ntype = "pv"\nkernel = "%s"\nramdisk = "%s"\nmemory = 128\nvcpus = 1\nextra = "console=hvc0 quiet"\non_poweroff = "destroy"\n' \
-            $n "$LINUX_KERNEL" "$LINUX_INITRD" > $W/$n.cfg
-        rm -f $LOGDIR/guest-$n.log
-        t0=$(now_ns)
-        xl create $W/$n.cfg >/dev/null 2>&1 || { echo "bench: linux run $i: xl create failed"; continue; }
-        t1=$(now_ns)
-        ok=0
-        for k in $(seq 1 6000); do
-            grep -q LINUX-DOMU-UP $LOGDIR/guest-$n.log 2>/dev/null && { ok=1; break; }
-            sleep 0.02
-        done
-        t2=$(now_ns)
-        [ $ok = 1 ] || { echo "bench: linux run $i: no marker"; tail -5 $LOGDIR/guest-$n.log; }
-        [ $ok = 1 ] && echo "$i,$(uname -r),$(secs "$t0" "$t1"),$(secs "$t0" "$t2")" >> $W/linux.csv
-        for k in $(seq 1 100); do xl list $n >/dev/null 2>&1 || break; sleep 0.1; done
-        xl list $n >/dev/null 2>&1 && xl destroy $n
+        boot_to_marker "$i" clickos clickos-b$i "click: ready" "$MEM" "$CLICKOS_ELF"
+        boot_to_marker "$i" linux linux-$i LINUX-DOMU-UP 128 "$LINUX_KERNEL" "$LINUX_INITRD" "console=hvc0 quiet"
     done
 else
-    echo "bench: no Linux kernel/initramfs at $LINUX_KERNEL / $LINUX_INITRD: baseline skipped"
+    echo "bench: no Linux kernel/initramfs at $LINUX_KERNEL / $LINUX_INITRD or no $CLICKOS_ELF: baseline skipped"
 fi
 [ "$LINUX_RUNS" -gt 0 ] && emit linux.csv $W/linux.csv
 

@@ -11,7 +11,6 @@ set -eu
 mode=${1:-bench}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 res=${RESULTS_DIR:-$root/bench/results}
-build=${BUILD_DIR:-$root/images/build}
 mkdir -p "$res"
 
 case "$mode" in
@@ -23,11 +22,9 @@ case "$mode" in
 esac
 
 make --no-print-directory -C "$root/images" testhost
-extra=""
-if [ "$mode" != soak ]; then
-    "$root/bench/xen/linux-initramfs.sh" "$build/linux-init.cpio.gz"
-    extra="$build/vmlinuz:/opt/bench/vmlinuz $build/linux-init.cpio.gz:/opt/bench/linux-init.cpio.gz"
-fi
+# The Linux baseline domU (/opt/bench/vmlinuz, linux-init.cpio.gz) is part of every test host
+# (images/scripts/build-project.sh).
+extra=${DOM0_EXTRA_FILES:-}
 
 # The script that runs in dom0: the knobs set here, then the benchmark itself.
 tmp=$(mktemp -d)

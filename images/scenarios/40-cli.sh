@@ -7,7 +7,8 @@
 #     shows the element's reason (exit 6); handler list (elements, one element's handlers);
 #   - errors a user can act on: invalid config (exit 1, line:col, no domain created), unknown
 #     handler / element (exit 5, lists what exists), no such domain (exit 5), missing image
-#     (exit 3), an image xl cannot boot (exit 7, nothing left behind);
+#     (exit 3), an image xl cannot boot (exit 7, nothing left behind), a vif on a bridge that
+#     does not exist (exit 7, the hotplug log shown, nothing left behind);
 #   - a second router with --router 1, stop/start/remove; console --tail; destroy.
 # Cleans up every domain it created.
 set -u
@@ -19,7 +20,7 @@ T=/tmp/cli40
 mkdir -p $T
 cleanup() {
     local n
-    for n in $D clickos-bad cli-nokernel; do xl list "$n" >/dev/null 2>&1 && xl destroy "$n"; done
+    for n in $D clickos-bad cli-nokernel cli-nobridge; do xl list "$n" >/dev/null 2>&1 && xl destroy "$n"; done
 }
 trap cleanup EXIT
 
@@ -123,6 +124,14 @@ image_errors() {
     ! xl list cli-nokernel >/dev/null 2>&1
 }
 
+# A vif on a bridge that does not exist: the hotplug script fails, so the backend never
+# connects; the error names the script's complaint and nothing is left behind.
+missing_bridge() {
+    run_expect 7 clickos-cli create $T/cnt.click --name cli-nobridge --vif nosuchbr0 || return 1
+    echo "$OUT" | grep -q "Could not find bridge device nosuchbr0" || return 1
+    ! xl list cli-nobridge >/dev/null 2>&1
+}
+
 second_router() {
     run_expect 0 clickos-cli install $D $T/second.click --router 1 || return 1
     read_until c2.count 77 $D --router 1 || return 1
@@ -165,6 +174,7 @@ if xl list $D >/dev/null 2>&1; then
     check "cli-error-unknown-handler" unknown_handler_lists_existing
     check "cli-error-no-domain" no_such_domain
     check "cli-error-image" image_errors
+    check "cli-error-vif-bridge-missing" missing_bridge
     check "cli-second-router" second_router
     check "cli-stop-start-remove" stop_start_remove
     check "cli-console-tail" console_tail

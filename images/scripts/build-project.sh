@@ -42,6 +42,12 @@ for b in clickos-switchd clickos-switchctl; do
     fi
 done
 args+=(--bin "$(dirname "$0")/../dom0/vif-clickos" /etc/xen/scripts/vif-clickos)
+# The minimal Linux PV domU that boot times are compared with (scenario 12-boot-time, bench/xen):
+# dom0's own Debian kernel and a busybox initramfs whose /init prints a marker.
+BUSYBOX=$BUILD_DIR/sysroot/bin/busybox "$(dirname "$0")/../../bench/xen/linux-initramfs.sh" \
+    "$BUILD_DIR/linux-init.cpio.gz"
+args+=(--file "$BUILD_DIR/vmlinuz" /opt/bench/vmlinuz --file "$BUILD_DIR/linux-init.cpio.gz" /opt/bench/linux-init.cpio.gz)
+log "project: Linux baseline domU (vmlinuz, linux-init.cpio.gz) in /opt/bench"
 for bin in ${DOM0_EXTRA_BINS:-}; do
     [ -f "$bin" ] || die "DOM0_EXTRA_BINS: $bin not found"
     args+=(--bin "$bin" "/usr/local/bin/${bin##*/}")

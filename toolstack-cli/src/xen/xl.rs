@@ -197,9 +197,11 @@ pub fn create(spec: &DomainSpec, verbose: bool) -> Result<Created, Failure> {
         if !spec.vifs.is_empty() {
             // A vif's hotplug script (vif-bridge) failing is the usual cause: show its log.
             if let Ok(t) = std::fs::read_to_string(HOTPLUG_LOG) {
-                let lines: Vec<&str> = t.lines().collect();
+                let lines: Vec<&str> = t.lines().filter(|l| !l.trim().is_empty()).collect();
                 let tail = &lines[lines.len().saturating_sub(10)..];
-                msg += &format!("\nlast lines of {HOTPLUG_LOG}:\n  {}", tail.join("\n  "));
+                if !tail.is_empty() {
+                    msg += &format!("\nlast lines of {HOTPLUG_LOG}:\n  {}", tail.join("\n  "));
+                }
             }
         }
         return Err(fail(exit::DOMAIN_FAILED, msg));
