@@ -8,7 +8,8 @@
 #   - errors a user can act on: invalid config (exit 1, line:col, no domain created), unknown
 #     handler / element (exit 5, lists what exists), no such domain (exit 5), missing image
 #     (exit 3), an image xl cannot boot (exit 7, nothing left behind), a vif on a bridge that
-#     does not exist (exit 7, the hotplug log shown, nothing left behind);
+#     does not exist (exit 7, the hotplug script's complaint shown, nothing left behind), a
+#     kernel that crashes during boot (exit 7, its last console lines, nothing left behind);
 #   - a second router with --router 1, stop/start/remove; console --tail; destroy.
 # Cleans up every domain it created.
 set -u
@@ -20,7 +21,7 @@ T=/tmp/cli40
 mkdir -p $T
 cleanup() {
     local n
-    for n in $D clickos-bad cli-nokernel cli-nobridge; do xl list "$n" >/dev/null 2>&1 && xl destroy "$n"; done
+    for n in $D clickos-bad cli-nokernel cli-nobridge cli-crash; do xl list "$n" >/dev/null 2>&1 && xl destroy "$n"; done
 }
 trap cleanup EXIT
 
@@ -132,6 +133,17 @@ missing_bridge() {
     ! xl list cli-nobridge >/dev/null 2>&1
 }
 
+# A kernel that crashes during boot (Linux without a root file system panics, and Xen's
+# on_crash = destroy removes it): create says the domain died before its ClickOS boot and shows
+# the last console lines; nothing is left behind.
+crash_during_boot() {
+    [ -f /opt/bench/vmlinuz ] || { echo "no /opt/bench/vmlinuz"; return 1; }
+    run_expect 7 clickos-cli create $T/cnt.click --name cli-crash --image /opt/bench/vmlinuz --memory 128 --timeout 120 || return 1
+    echo "$OUT" | grep -q "died before its ClickOS boot" || return 1
+    echo "$OUT" | grep -q "Kernel panic" || return 1
+    ! xl list cli-crash >/dev/null 2>&1
+}
+
 second_router() {
     run_expect 0 clickos-cli install $D $T/second.click --router 1 || return 1
     read_until c2.count 77 $D --router 1 || return 1
@@ -175,6 +187,7 @@ if xl list $D >/dev/null 2>&1; then
     check "cli-error-no-domain" no_such_domain
     check "cli-error-image" image_errors
     check "cli-error-vif-bridge-missing" missing_bridge
+    check "cli-error-crash-during-boot" crash_during_boot
     check "cli-second-router" second_router
     check "cli-stop-start-remove" stop_start_remove
     check "cli-console-tail" console_tail
