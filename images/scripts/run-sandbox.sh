@@ -224,11 +224,11 @@ handle_line() {
 # debug keys: '0' dom0's vCPU registers and stacks, 'r' the run queues,
 # 'd' the physical CPUs' registers. If nothing comes back, Xen itself is stuck.
 xen_debug_dump() {
-    printf '\001\001\001\001\001\001' >&8 || return 0
+    printf '\001\001\001\001\001\001' >&6 || return 0
     sleep 1
-    printf '0' >&8; sleep 2
-    printf 'r' >&8; sleep 2
-    printf 'd' >&8; sleep 3
+    printf '0' >&6; sleep 2
+    printf 'r' >&6; sleep 2
+    printf 'd' >&6; sleep 3
 }
 
 # boot_once: start QEMU, stream and parse its serial output until it exits.
@@ -240,8 +240,9 @@ boot_once() {
     rm -f "$fifo"
     mkfifo "$fifo"
     # Keep a writer on QEMU's stdin (for xen_debug_dump). Opened read-write so
-    # that opening does not wait for a reader.
-    exec 8<>"$fifo"
+    # that opening does not wait for a reader. (Not on fd 8 or 9: those hold
+    # the QEMU locks for as long as this script runs.)
+    exec 6<>"$fifo"
     t_start=$(now)
     SECONDS=0   # BOOT_TIMEOUT and the poweroff grace count from QEMU's start
     boot_hung=0
@@ -283,7 +284,7 @@ boot_once() {
 
     qrc=0
     wait "$qpid" || qrc=$?
-    exec 8>&-
+    exec 6>&-
     rm -f "$fifo"
 }
 
