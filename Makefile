@@ -52,11 +52,13 @@ test-nostd:
 	$(CARGO) build --release -p clickos-vale --no-default-features --target x86_64-unknown-none
 
 # Boots Xen + dom0 in QEMU once and runs images/scenarios/*.sh with the guest image and
-# clickos-cli inside (see images/README.md).
+# clickos-cli inside (see images/README.md). The whole suite takes about 7 minutes on a quiet
+# 2-core machine; SANDBOX_TIMEOUT bounds it (QEMU is killed after that many seconds).
+SANDBOX_TIMEOUT ?= 1800
 test-sandbox: image
 	$(CARGO) build --release -p clickos-cli -p clickos-vale
 	@$(MAKE) --no-print-directory -C images deps
-	@$(MAKE) --no-print-directory -C images sandbox-test
+	@$(MAKE) --no-print-directory -C images sandbox-test TIMEOUT=$(SANDBOX_TIMEOUT)
 
 # The guest kernel must keep building (it only runs on Xen: see images/scenarios/10-guest-boot.sh).
 test-image: image
