@@ -363,8 +363,9 @@ impl Switch {
                 d
             } else {
                 let d = match self.macs.get(&dst) {
+                    // A configured address never ages (its `seen` is not kept up to date).
                     Some(e)
-                        if now.saturating_sub(e.seen) <= self.ageing
+                        if (e.fixed || now.saturating_sub(e.seen) <= self.ageing)
                             && self.ports.get(e.port).is_some_and(Option::is_some) =>
                     {
                         if e.port == src {
@@ -765,11 +766,20 @@ mod tests {
         sw.forward(2);
         assert_eq!(guests[1].recv().len(), 1);
         assert!(guests[2].recv().is_empty());
-        // Not aged; forgotten when its port goes.
+        // Not aged, neither by the ageing pass nor when looked up long after the ageing time
+        // (a sink port that never sends keeps receiving only what is addressed to it).
         sw.age(1_000_000);
         assert_eq!(sw.mac_table_len(), 1);
+        guests[0].send(&[frame(2, 1, 10)]);
+        sw.forward(1_000_000);
+        assert_eq!(guests[1].recv().len(), 1);
+        assert!(
+            guests[2].recv().is_empty(),
+            "a static address is not flooded after ageing"
+        );
+        // Forgotten when its port goes (a's address, just learned, stays).
         drop(sw.detach(1));
-        assert_eq!(sw.mac_table_len(), 0);
+        assert_eq!(sw.mac_table_len(), 1);
     }
 
     #[test]
