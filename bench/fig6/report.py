@@ -2,6 +2,7 @@
 """bench/fig6/report.py LOG OUTDIR: turns the FIG6 lines of a 51-fig6 run into fig6.csv (one
 row per VM), fig6.svg (per-VM throughput bars with the mean, aggregate and Jain's index in the
 title) and fig6.md (the summary and the checks). Standard library only."""
+import os
 import re
 import sys
 
@@ -18,6 +19,10 @@ def main():
         print("report.py: no FIG6 lines in", log, file=sys.stderr)
         return 1
     s = dict(zip(summ[1].split()[0::2], summ[1].split()[1::2]))
+    # The offered load (run.sh passes its RATE; the scenario's lines do not carry it).
+    rate = os.environ.get("FIG6_RATE")
+    if rate:
+        s = {"offered_pps_per_vm": rate, **s}
     with open(f"{outdir}/fig6.csv", "w") as f:
         f.write("vm,domid,packets,pps\n")
         for r in rows:
