@@ -45,6 +45,7 @@ test: deps test-unit test-nostd test-image test-sandbox
 
 test-unit:
 	$(CARGO) test --workspace --release
+	$(CARGO) test --release -p clickos-vale --features netmap --lib ports::netmap
 
 # What the guest links must stay no_std: build it for the bare-metal target the guest uses.
 test-nostd:

@@ -37,9 +37,13 @@ pub enum PortSpec {
     /// `sink:MAC`: counts and discards what it is sent; MAC is its static address (a benchmark's
     /// destination that never sends, so frames to it are not flooded).
     Sink([u8; 6]),
+    /// `netmap:NAME`: a port of the host's netmap, by the kernel's name for it (`netmap:eth0` for
+    /// a NIC, `netmap:vale0:p` for a kernel VALE switch's port); needs the `netmap` feature.
+    Netmap(String),
 }
 
-const SPEC_HELP: &str = "expected if:NAME, tap:NAME, pcap:IN[,OUT], shm:PATH or sink:MAC";
+const SPEC_HELP: &str =
+    "expected if:NAME, tap:NAME, pcap:IN[,OUT], shm:PATH, sink:MAC or netmap:NETMAP_NAME";
 
 impl PortSpec {
     pub fn parse(s: &str) -> Result<PortSpec, String> {
@@ -51,6 +55,8 @@ impl PortSpec {
             "if" if !rest.is_empty() => Ok(PortSpec::Interface(rest.to_string())),
             "tap" if !rest.is_empty() => Ok(PortSpec::Tap(rest.to_string())),
             "shm" if !rest.is_empty() => Ok(PortSpec::Shm(PathBuf::from(rest))),
+            // The kernel's name for the port: `eth0` (a NIC), `vale0:p` (a VALE port).
+            "netmap" if !rest.is_empty() => Ok(PortSpec::Netmap(rest.to_string())),
             "sink" => crate::ports::parse_mac(rest)
                 .map(PortSpec::Sink)
                 .ok_or_else(|| format!("'{s}': sink:MAC needs a MAC address")),
@@ -74,6 +80,15 @@ impl PortSpec {
             PortSpec::Interface(n) => std::boxed::Box::new(AfPacketPort::open(n)?),
             PortSpec::Tap(n) => std::boxed::Box::new(TapPort::open(n)?),
             PortSpec::Shm(p) => std::boxed::Box::new(ShmRingPort::at_path(p, geo)?),
+            #[cfg(feature = "netmap")]
+            PortSpec::Netmap(n) => std::boxed::Box::new(crate::ports::netmap::NetmapPort::open(n)?),
+            #[cfg(not(feature = "netmap"))]
+            PortSpec::Netmap(n) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!("netmap port '{n}': clickos-switchd was built without the `netmap` feature (cargo build --features netmap)"),
+                ))
+            }
             PortSpec::Sink(m) => std::boxed::Box::new(SinkPort {
                 name: format!("sink:{}", crate::ports::format_mac(m)),
             }),
@@ -499,6 +514,16 @@ mod tests {
             Ok(PortSpec::Sink([2, 0, 0, 0, 0, 1]))
         );
         assert!(PortSpec::parse("sink:").is_err());
+        // The kernel's port names: `eth0` for a NIC, `vale0:p1` for a VALE port.
+        assert_eq!(
+            PortSpec::parse("netmap:eth0"),
+            Ok(PortSpec::Netmap("eth0".into()))
+        );
+        assert_eq!(
+            PortSpec::parse("netmap:vale0:p1"),
+            Ok(PortSpec::Netmap("vale0:p1".into()))
+        );
+        assert!(PortSpec::parse("netmap:").is_err());
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! Host ports for the switch (feature `std`, Linux): shared-memory rings to other processes
 //! ([`shm`]), host interfaces through AF_PACKET ([`afpacket`]), TAP devices ([`tap`]) and pcap
 //! files ([`pcap`]). All are non-blocking; the ones that can wake a sleeping switch say so through
-//! [`Port::wake_fds`](crate::switch::Port::wake_fds).
+//! [`Port::wake_fds`](crate::switch::Port::wake_fds). With the `netmap` feature, ports on the
+//! host's netmap too ([`netmap`]).
 //!
 //! Xen guests attach later through the netmap backend (`netback-netmap/`): a granted ring pair is
 //! the same [`Ring`](crate::ring::Ring) layout as [`shm::ShmRingPort`], with event channels instead
 //! of eventfds, so it plugs in as one more `Port` next to these.
 
 pub mod afpacket;
+#[cfg(feature = "netmap")]
+pub mod netmap;
 pub mod pcap;
 pub mod shm;
 pub mod tap;
