@@ -110,6 +110,8 @@ pub mod abi {
     pub const SLOT_BUF_IDX: usize = 0; // u32
     pub const SLOT_LEN: usize = 4; // u16
     pub const SLOT_FLAGS: usize = 6; // u16
+    /// `NS_MOREFRAG`: the frame goes on in the next slot (VALE ports, some NICs).
+    pub const NS_MOREFRAG: u16 = 0x0020;
 }
 
 /// The shared region: netmap's mmap, or a test's buffer.
@@ -285,6 +287,10 @@ pub struct NetmapPort<S: NetmapSync = NetmapFd> {
     /// Next TX slot to fill (the kernel sees slots up to it at `tx_flush`).
     tx_cur: u32,
     tx_queued: u32,
+    /// Per RX ring: the last slot seen had `NS_MOREFRAG` (the next one continues its frame).
+    rx_in_frag: Vec<bool>,
+    /// Frames that came in several slots: dropped.
+    multi_slot_drops: u64,
     /// Slots the kernel gave with an index or length outside the region: skipped.
     bad_slots: u64,
     rx_syncs: u64,
@@ -383,7 +389,13 @@ impl<S: NetmapSync> NetmapPort<S> {
             if !region.fits(slot, 8) {
                 return Err(bad(format!("ring_ofs[{k}] outside the region")));
             }
-            let at = (nifp as i64).checked_add(region.i64(slot));
+            let ofs = region.i64(slot);
+            if ofs == 0 {
+                return Err(bad(format!(
+                    "ring_ofs[{k}] is 0: that ring is not bound to the descriptor"
+                )));
+            }
+            let at = (nifp as i64).checked_add(ofs);
             match at {
                 Some(a) if a >= 0 => RingGeo::read(&region, a as usize),
                 _ => Err(bad(format!("ring_ofs[{k}] points before the region"))),
@@ -407,6 +419,8 @@ impl<S: NetmapSync> NetmapPort<S> {
             batch: Vec::with_capacity(MAX_BURST),
             tx_cur,
             tx_queued: 0,
+            rx_in_frag: std::vec![false; rx_rings],
+            multi_slot_drops: 0,
             bad_slots: 0,
             rx_syncs: 0,
             tx_syncs: 0,
@@ -465,10 +479,19 @@ impl<S: NetmapSync> Port for NetmapPort<S> {
             let mut i = head;
             for _ in 0..(ready as usize).min(max).min(MAX_BURST) {
                 let len = self.region.u16(g.slot(i) + abi::SLOT_LEN) as usize;
+                let more = self.region.u16(g.slot(i) + abi::SLOT_FLAGS) & abi::NS_MOREFRAG != 0;
+                // A frame spread over several slots (jumbo frames on VALE ports): every slot of
+                // it is dropped, also when its end comes in a later batch; never forwarded as
+                // pieces. A slot dropped still goes back to the kernel with the batch.
+                let fragment = more || self.rx_in_frag[k];
+                if fragment && !self.rx_in_frag[k] {
+                    self.multi_slot_drops += 1;
+                }
+                self.rx_in_frag[k] = more;
                 match g.buf(&self.region, i, len) {
-                    Some(off) => self.batch.push((off, len)),
+                    Some(off) if !fragment => self.batch.push((off, len)),
+                    Some(_) => self.batch.push((0, 0)),
                     None => {
-                        // Still consumed with the batch, but never read.
                         self.bad_slots += 1;
                         self.batch.push((0, 0));
                     }
@@ -565,6 +588,7 @@ impl<S: NetmapSync> Port for NetmapPort<S> {
 
     fn port_stats(&self, out: &mut Vec<(&'static str, u64)>) {
         out.push(("netmap_bad_slots", self.bad_slots));
+        out.push(("netmap_multi_slot_drops", self.multi_slot_drops));
         out.push(("netmap_rx_syncs", self.rx_syncs));
         out.push(("netmap_tx_syncs", self.tx_syncs));
         out.push(("netmap_sync_errors", self.sync_errors));

@@ -233,6 +233,34 @@ fn slots_pointing_outside_the_region_are_skipped_and_counted() {
 }
 
 #[test]
+fn frames_in_several_slots_are_dropped_whole_also_across_batches() {
+    let mut r = rig();
+    for n in 0..5u8 {
+        r.wire_in.borrow_mut().push_back(frame(n, 60));
+    }
+    r.port.sync.rxsync().unwrap();
+    // Slots 1-2 and 3-4 are two frames of two slots each.
+    let p = r.port.region.ptr;
+    for i in [1, 3] {
+        unsafe {
+            (p.add(RX_AT + abi::RING_SLOTS + i * abi::SLOT_SIZE + abi::SLOT_FLAGS) as *mut u16)
+                .write(abi::NS_MOREFRAG)
+        };
+    }
+    let mut got = Vec::new();
+    // Batches of 2 split the first frame from its second slot, and the second likewise.
+    for _ in 0..3 {
+        let n = r.port.rx_batch(2).unwrap();
+        for k in 0..n {
+            got.push(r.port.rx_frame(k).len());
+        }
+        r.port.rx_release(n);
+    }
+    assert_eq!(got, [60, 0, 0, 0, 0]);
+    assert_eq!(r.port.multi_slot_drops, 2);
+}
+
+#[test]
 fn a_malformed_region_is_refused_at_open() {
     let set64 = |off: usize, v: i64| move |p: *mut u8| unsafe { (p.add(off) as *mut i64).write(v) };
     let set32 = |off: usize, v: u32| move |p: *mut u8| unsafe { (p.add(off) as *mut u32).write(v) };
@@ -246,6 +274,11 @@ fn a_malformed_region_is_refused_at_open() {
     assert!(rig_with(set32(RX_AT + abi::RING_BUF_SIZE, 1)).is_err());
     assert!(rig_with(set64(RX_AT + abi::RING_BUF_OFS, -(1 << 40))).is_err());
     assert!(rig_with(set32(abi::IF_RX_RINGS, 0)).is_err());
+    // A ring offset of 0: the ring is not bound to this descriptor.
+    let Err(e) = rig_with(set64(abi::IF_RING_OFS + 16, 0)) else {
+        panic!("an unbound RX ring was accepted")
+    };
+    assert!(e.to_string().contains("not bound"), "{e}");
 }
 
 #[test]
