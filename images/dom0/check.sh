@@ -4,6 +4,7 @@
 #   . /etc/sandbox/check.sh
 #   check "xl info works" xl info
 #   checks_done            # returns 0 only if every check passed
+#   wait_node PATH [S]     # Xenstore: until PATH exists (wait_gone: until it goes)
 #
 # Each check prints "CHECK PASS name" or "CHECK FAIL name", the per-check
 # lines that `make sandbox-test` keeps in its output. The summary line is
@@ -31,4 +32,18 @@ check() {
 checks_done() {
     echo "checks: $((CHECKS_TOTAL - CHECKS_FAILED)) of $CHECKS_TOTAL passed"
     [ "$CHECKS_FAILED" -eq 0 ]
+}
+
+# wait_node PATH [SECONDS]: until the Xenstore node PATH exists (default 30 s).
+wait_node() {
+    local i n=$(( ${2:-30} * 20 ))
+    for i in $(seq 1 "$n"); do xenstore-read "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done
+    echo "no $1 after ${2:-30} s"; return 1
+}
+
+# wait_gone PATH [SECONDS]: until the Xenstore node PATH no longer exists.
+wait_gone() {
+    local i n=$(( ${2:-30} * 20 ))
+    for i in $(seq 1 "$n"); do xenstore-read "$1" >/dev/null 2>&1 || return 0; sleep 0.05; done
+    echo "$1 still there after ${2:-30} s"; return 1
 }

@@ -9,23 +9,10 @@
 #   guest_poweroff NAME
 #
 # Functions return non-zero with a message on stdout when something does not happen in time.
+# wait_node / wait_gone come from check.sh.
 
 ELF=${CLICKOS_ELF:-/opt/clickos/clickos.elf}
 DOMID=
-
-# wait_node PATH [SECONDS]: until PATH exists.
-wait_node() {
-    local i n=$(( ${2:-30} * 20 ))
-    for i in $(seq 1 "$n"); do xenstore-read "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done
-    echo "no $1 after ${2:-30} s"; return 1
-}
-
-# wait_gone PATH [SECONDS]: until PATH no longer exists.
-wait_gone() {
-    local i n=$(( ${2:-30} * 20 ))
-    for i in $(seq 1 "$n"); do xenstore-read "$1" >/dev/null 2>&1 || return 0; sleep 0.05; done
-    echo "$1 still there after ${2:-30} s"; return 1
-}
 
 # guest_boot NAME MEMORY_MB [XL_CONFIG_LINES]: xl create, then wait (60 s) for data/clickos/boot.
 guest_boot() {

@@ -116,17 +116,6 @@ connected() {
         [ "$(xenstore-read "/local/domain/0/backend/vif/$DOMID/1/state")" = 4 ]
 }
 
-wait_node() {
-    local i n=$(( ${2:-30} * 20 ))
-    for i in $(seq 1 "$n"); do xenstore-read "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done
-    echo "no $1 after ${2:-30} s"; return 1
-}
-wait_gone() {
-    local i n=$(( ${2:-30} * 20 ))
-    for i in $(seq 1 "$n"); do xenstore-read "$1" >/dev/null 2>&1 || return 0; sleep 0.05; done
-    echo "$1 still there after ${2:-30} s"; return 1
-}
-
 install() {
     local b=/local/domain/$DOMID/data/clickos/0
     xenstore-rm "$b" 2>/dev/null

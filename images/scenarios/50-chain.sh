@@ -132,17 +132,6 @@ device_mode() {
     esac
 }
 
-wait_node() {
-    local i n=$(( ${2:-30} * 20 ))
-    for i in $(seq 1 "$n"); do xenstore-read "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done
-    echo "no $1 after ${2:-30} s"; return 1
-}
-wait_gone() {
-    local i n=$(( ${2:-30} * 20 ))
-    for i in $(seq 1 "$n"); do xenstore-read "$1" >/dev/null 2>&1 || return 0; sleep 0.05; done
-    echo "$1 still there after ${2:-30} s"; return 1
-}
-
 install() {
     local d=${DOMID[$1]} cfg=$2 b
     b=/local/domain/$d/data/clickos/0
